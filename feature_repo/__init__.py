@@ -1,0 +1,1 @@
+"""Feast definitions only: entities, data sources, feature views, on-demand views, feature services."""

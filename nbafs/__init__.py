@@ -1,0 +1,1 @@
+"""nbafs: the project's command line and the settings every package shares."""

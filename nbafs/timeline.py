@@ -1,0 +1,48 @@
+"""The time semantics of DESIGN.md, in one place.
+
+- A game's box score is known from 06:00 UTC on the day after its game date.
+- A row about an upcoming game (built only from earlier games) is known from 06:00 UTC
+  on the game date.
+- A prediction or training example for a game on date D is asked at noon US/Eastern on
+  D: it sees exactly the games dated before D.
+- Seasons run October to June; a game date in August or later opens a new season.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+EASTERN = ZoneInfo("America/New_York")
+UTC = dt.timezone.utc
+KNOWN_HOUR_UTC = 6
+
+
+def box_score_known_at(game_date: dt.date) -> dt.datetime:
+    """When a game's box score is known: 06:00 UTC the day after the game date."""
+    return dt.datetime.combine(game_date + dt.timedelta(days=1), dt.time(KNOWN_HOUR_UTC), UTC)
+
+
+def upcoming_known_at(game_date: dt.date) -> dt.datetime:
+    """When the context of an upcoming game is known: 06:00 UTC on the game date."""
+    return dt.datetime.combine(game_date, dt.time(KNOWN_HOUR_UTC), UTC)
+
+
+def noon_eastern(day: dt.date) -> dt.datetime:
+    """Noon US/Eastern on ``day``, in UTC: the time a game-day slate is predicted."""
+    return dt.datetime.combine(day, dt.time(12), EASTERN).astimezone(UTC)
+
+
+def season_of(game_date: dt.date) -> str:
+    """Season label, e.g. 2025-26 for any date from August 2025 to July 2026."""
+    start = game_date.year if game_date.month >= 8 else game_date.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def parse_date(text: str) -> dt.date:
+    """A YYYY-MM-DD date from the command line, with a message that says what was expected."""
+    from nbafs.errors import UserError
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
