@@ -1,0 +1,30 @@
+"""Shared fixtures.
+
+- ``data_dir``: a fresh NBAFS_DATA_DIR under pytest's tmp_path for one test, so tests
+  never touch the user's data/ and never see each other's tables.
+- ``real_data``: the path to ../shared/data/nba_2025_26; tests that take it are skipped
+  when the real season is not beside the repository.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbafs import paths
+
+REAL_DATA = paths.REPO_ROOT.parent / "shared" / "data" / "nba_2025_26"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "nbafs-data"
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
+    return paths.data_dir()
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not (REAL_DATA / "realgm_player_game_logs.csv").exists():
+        pytest.skip(f"real 2025-26 data not found at {REAL_DATA}")
+    return REAL_DATA
