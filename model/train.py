@@ -1,0 +1,245 @@
+"""Train the player-points model on a point-in-time training set.
+
+    nbafs train --start 2025-10-21 --end 2026-01-30 [--eval-start 2026-01-10] [--name NAME] [--json]
+
+1. Entity rows: every player-game played in START..END (minutes > 0), each asked at
+   noon US/Eastern on its game date (``serving.training_set.entity_rows_for_range``).
+2. Training set: the feature service ``player_points_v1`` through Feast's
+   ``get_historical_features`` (``serving.training_set.build_training_set``), label
+   ``points``; features in the service's declared order. Rows whose points the source
+   lost (NULL label) are dropped and counted, never filled.
+3. Time split: fit on game dates before EVAL_START, evaluate on dates from EVAL_START
+   on (default: the game date 80% of the way through the range). Never shuffled across
+   time; nothing is tuned on the evaluation dates (the hyper-parameters are fixed below).
+4. Model: a scikit-learn pipeline (features as floats, NULL kept as NaN ->
+   HistGradientBoostingRegressor, which routes missing values itself, absolute-error
+   loss since MAE is the yardstick and the median is what an over/under call needs).
+5. Metrics against honest baselines (season average, last-5 average, the betting line;
+   see model/evaluate.py) and the out-of-sample residual model behind P(over).
+6. Saved under data/models/NAME/: model.joblib, features.json, fingerprint.json,
+   metrics.json, residuals.json, eval_predictions.parquet (see model/artifacts.py).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from model import artifacts
+from model.dataset import FEATURES, LABEL, as_date, feature_matrix, game_dates
+from model.evaluate import default_eval_start, evaluate, mae, time_split
+from model.fingerprint import fingerprint
+from model.residuals import ResidualModel
+from nbafs.errors import UserError
+from nbafs.timeline import parse_date
+
+# Fixed, chosen before looking at any evaluation date; never tuned on them.
+HYPERPARAMETERS = dict(
+    loss="absolute_error",
+    learning_rate=0.05,
+    max_iter=300,
+    max_leaf_nodes=15,
+    min_samples_leaf=40,
+    l2_regularization=1.0,
+    early_stopping=False,
+    random_state=0,
+)
+
+
+def make_pipeline(features=FEATURES) -> Pipeline:
+    """Features (selected by name, in order, NULL as NaN) -> gradient boosting."""
+    return Pipeline([
+        ("features", FunctionTransformer(feature_matrix, kw_args={"features": tuple(features)})),
+        ("regressor", HistGradientBoostingRegressor(**HYPERPARAMETERS)),
+    ])
+
+
+@dataclass
+class TrainResult:
+    name: str
+    directory: object
+    metrics: dict
+    pipeline: Pipeline
+    training_set: pd.DataFrame
+    eval_predictions: pd.DataFrame
+
+
+def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = None,
+                     features=FEATURES) -> tuple[Pipeline, dict, ResidualModel, pd.DataFrame]:
+    """Split by time, fit on the earlier dates, score the later ones.
+
+    Returns the fitted pipeline, the metrics, the residual model (from the evaluation
+    residuals) and the evaluation rows with their predictions.
+    """
+    labelled = training_set[training_set[LABEL].notna()].reset_index(drop=True)
+    dates = game_dates(labelled)
+    if eval_start is None:
+        eval_start = default_eval_start(dates)
+    split = time_split(dates, eval_start)
+    if split.n_train == 0 or split.n_eval == 0:
+        raise UserError(
+            f"time split at {eval_start} leaves {split.n_train} training and {split.n_eval} evaluation rows "
+            f"(game dates {min(dates)}..{max(dates)}); choose --eval-start inside the range"
+        )
+    train_rows, eval_rows = labelled[split.train_mask], labelled[split.eval_mask]
+    _refuse_empty_features(train_rows, features)
+    pipeline = make_pipeline(features)
+    pipeline.fit(train_rows, train_rows[LABEL].to_numpy(dtype=float))
+    pred_eval = pipeline.predict(eval_rows)
+    pred_train = pipeline.predict(train_rows)
+    residuals = ResidualModel.fit(pred_eval, eval_rows[LABEL].to_numpy(dtype=float))
+    train_dates, eval_dates = dates[split.train_mask], dates[split.eval_mask]
+    metrics = {
+        "features": list(features),
+        "hyperparameters": HYPERPARAMETERS,
+        "eval_start": eval_start.isoformat(),
+        "train": {
+            "rows": split.n_train,
+            "first_date": min(train_dates).isoformat(),
+            "last_date": max(train_dates).isoformat(),
+            "mae_in_sample": mae(train_rows[LABEL], pred_train),
+        },
+        "eval": {
+            "first_date": min(eval_dates).isoformat(),
+            "last_date": max(eval_dates).isoformat(),
+            **evaluate(eval_rows, pred_eval, LABEL),
+        },
+        "rows_without_label": int(len(training_set) - len(labelled)),
+    }
+    keep = [c for c in ("player_lookup", "game_id", "event_timestamp", "team_abbr", "opponent_team_abbr") if c in eval_rows]
+    out = eval_rows[keep].copy()
+    out["game_date"] = list(eval_dates)
+    out["actual"] = eval_rows[LABEL].to_numpy(dtype=float)
+    out["predicted"] = pred_eval
+    for col in ("points_avg_season", "points_avg_last_5", "points_line"):
+        out[col] = eval_rows[col].to_numpy(dtype=float) if col in eval_rows else np.nan
+    out["p_over"] = residuals.p_over(pred_eval, out["points_line"].to_numpy())
+    return pipeline, metrics, residuals, out.reset_index(drop=True)
+
+
+def _refuse_empty_features(rows: pd.DataFrame, features) -> None:
+    """A feature NULL in every training row is a broken pipeline upstream, not a signal.
+
+    (``usage_spike_score`` once was a silent constant for months.) Refuse to train and
+    say which feature, rather than fit a model that quietly ignores it.
+    """
+    matrix = feature_matrix(rows, tuple(features))
+    empty = [f for f in features if matrix[f].isna().all()]
+    if empty:
+        raise UserError(
+            f"feature(s) {', '.join(empty)} are NULL in all {len(rows):,} training rows; the feature store "
+            "is not serving them. Check `nbafs verify` for the range and the backfill report before training"
+        )
+
+
+def load_training_set(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every played player-game in START..END with its point-in-time features and label."""
+    from serving.training_set import build_training_set, entity_rows_for_range
+
+    rows = entity_rows_for_range(start, end)
+    if len(rows) == 0:
+        raise UserError(
+            f"no played player-games between {start} and {end} in nba_analytics.player_game_summary; "
+            "generate or import a season and run `nbafs backfill` (or `nbafs transform`) first"
+        )
+    return build_training_set(rows)
+
+
+def train(start, end, eval_start=None, name: str = artifacts.DEFAULT_MODEL,
+          training_set: pd.DataFrame | None = None) -> TrainResult:
+    """Build the training set for START..END, fit, evaluate, save under data/models/NAME."""
+    start, end = as_date(start), as_date(end)
+    eval_start = as_date(eval_start) if eval_start is not None else None
+    if end < start:
+        raise UserError(f"--end {end} is before --start {start}")
+    if eval_start is not None and not (start < eval_start <= end):
+        raise UserError(f"--eval-start {eval_start} must lie after --start {start} and no later than --end {end}")
+    timings = {}
+    t0 = time.perf_counter()
+    if training_set is None:
+        training_set = load_training_set(start, end)
+    timings["training_set_s"] = round(time.perf_counter() - t0, 3)
+    missing = [f for f in FEATURES if f not in training_set.columns]
+    if missing or LABEL not in training_set.columns:
+        raise UserError(f"the training set lacks {missing + ([LABEL] if LABEL not in training_set else [])}; "
+                        f"it has {list(training_set.columns)}")
+    t1 = time.perf_counter()
+    pipeline, metrics, residuals, eval_rows = fit_and_evaluate(training_set, eval_start)
+    timings["fit_evaluate_s"] = round(time.perf_counter() - t1, 3)
+    fp = {
+        "sha256": fingerprint(training_set, [LABEL, *FEATURES]),
+        "rows": int(len(training_set)),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "columns": [LABEL, *FEATURES],
+    }
+    metrics = {"model": name, "range": {"start": start.isoformat(), "end": end.isoformat()},
+               "fingerprint": fp["sha256"], **metrics, "timings": timings}
+    directory = artifacts.save(name, pipeline, FEATURES, fp, metrics, residuals, eval_rows)
+    return TrainResult(name, directory, metrics, pipeline, training_set, eval_rows)
+
+
+# --- command line --------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", required=True, type=parse_date, help="first game date of the training range (YYYY-MM-DD)")
+    parser.add_argument("--end", required=True, type=parse_date, help="last game date of the training range (YYYY-MM-DD)")
+    parser.add_argument("--eval-start", type=parse_date, default=None,
+                        help="first evaluation date; the model is fit on earlier dates only (default: 80%% through the range)")
+    parser.add_argument("--name", default=artifacts.DEFAULT_MODEL, help="model name, the folder under data/models/ (default %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def run(args) -> int:
+    result = train(args.start, args.end, args.eval_start, name=args.name)
+    if args.json:
+        print(json.dumps(result.metrics, indent=2, default=str))
+    else:
+        print_metrics(result.metrics, result.directory)
+    return 0
+
+
+def print_metrics(metrics: dict, directory=None, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    tr, ev = metrics["train"], metrics["eval"]
+    console.print(
+        f"[bold]{metrics['model']}[/bold]: trained on {tr['rows']:,} player-games {tr['first_date']}..{tr['last_date']}, "
+        f"evaluated on {ev['rows']:,} from {ev['first_date']}..{ev['last_date']}"
+    )
+    table = Table(title="Evaluation (later dates only)", show_lines=False)
+    for col in ("predictor", "rows", "MAE", "model MAE, same rows", "over/under calls", "correct"):
+        table.add_column(col, justify="right" if col != "predictor" else "left")
+    ou = ev["over_under"]
+    table.add_row("model", f"{ev['rows']:,}", _f(ev["model_mae"]), "", f"{ou['calls']:,}", _pct(ou["accuracy"]))
+    for name, b in ev["baselines"].items():
+        bou = b.get("over_under")
+        table.add_row(
+            f"baseline: {name} ({b['feature']})", f"{b['rows']:,}", _f(b["mae"]), _f(b["model_mae_same_rows"]),
+            f"{bou['calls']:,}" if bou else "", _pct(bou["accuracy"]) if bou else "",
+        )
+    console.print(table)
+    if ou["rows_with_line"]:
+        console.print(f"Rows with a line: {ou['rows_with_line']:,} ({ou['pushes']} pushes); "
+                      f"'always under' would be right {_pct(ou['under_share'])} of the time.")
+    else:
+        console.print("No evaluation row has a betting line: no over/under figures.")
+    console.print(f"Fingerprint {metrics['fingerprint'][:16]}…" + (f"  saved in {directory}" if directory else ""))
+
+
+def _f(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"

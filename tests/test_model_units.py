@@ -1,0 +1,171 @@
+"""Unit tests of the model's pure parts on small frames: feature matrix (NULL stays
+NULL), time split, baselines and over/under metrics, training-set fingerprint, the
+residual model behind P(over), and fit-and-evaluate without leakage."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.dataset import FEATURES, feature_matrix, game_dates
+from model.evaluate import default_eval_start, evaluate, over_under, time_split
+from model.fingerprint import fingerprint
+from model.residuals import ResidualModel
+from model.train import fit_and_evaluate
+from nbafs.timeline import noon_eastern
+
+
+def synthetic_training_set(n_players=40, n_days=60, seed=0) -> pd.DataFrame:
+    """Players with a true scoring level; points = level + noise; features built from
+    earlier games only; some NULLs where a real store has them (first games, no line)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.uniform(4, 30, n_players)
+    rows = []
+    history: dict[int, list[float]] = {p: [] for p in range(n_players)}
+    start = dt.date(2025, 10, 21)
+    for d in range(n_days):
+        day = start + dt.timedelta(days=d)
+        for p in range(n_players):
+            if rng.random() < 0.5:
+                continue
+            h = history[p]
+            pts = float(max(0, round(levels[p] + rng.normal(0, 4))))
+            row = {f: (rng.normal(1, 0.2) if rng.random() < 0.9 else np.nan) for f in FEATURES}
+            row.update(
+                player_lookup=f"player{p}", game_id=f"g{d}_{p // 2}", event_timestamp=noon_eastern(day),
+                points=pts,
+                points_avg_last_5=np.mean(h[-5:]) if h else np.nan,
+                points_avg_last_10=np.mean(h[-10:]) if h else np.nan,
+                points_avg_season=np.mean(h) if h else np.nan,
+                games_played_season=len(h),
+                is_home=bool(rng.random() < 0.5),
+                is_back_to_back=None if not h else bool(rng.random() < 0.2),
+                points_line=(round(levels[p]) + 0.5) if rng.random() < 0.3 else np.nan,
+            )
+            rows.append(row)
+            h.append(pts)
+    df = pd.DataFrame(rows)
+    df["event_timestamp"] = pd.to_datetime(df["event_timestamp"], utc=True)
+    return df
+
+
+def test_feature_matrix_keeps_nulls_and_order():
+    df = pd.DataFrame({f: [1.0, np.nan] for f in FEATURES})
+    df["is_back_to_back"] = pd.Series([True, None], dtype=object)
+    df["is_home"] = pd.Series([False, True], dtype=object)
+    df["games_played_season"] = pd.Series([0, 3], dtype="Int64")
+    m = feature_matrix(df.iloc[:, ::-1])  # columns in any order come back in the service's order
+    assert list(m.columns) == list(FEATURES)
+    assert m["is_back_to_back"].tolist()[0] == 1.0 and np.isnan(m["is_back_to_back"].tolist()[1])
+    assert m["is_home"].tolist() == [0.0, 1.0]
+    assert np.isnan(m["points_avg_last_5"].iloc[1]), "a NULL feature must stay NaN, never become 0"
+    assert m["games_played_season"].tolist() == [0.0, 3.0]
+
+
+def test_feature_matrix_names_a_missing_feature():
+    df = pd.DataFrame({f: [1.0] for f in FEATURES if f != "usage_spike_score"})
+    with pytest.raises(KeyError, match="usage_spike_score"):
+        feature_matrix(df)
+
+
+def test_game_date_is_the_eastern_date_of_noon_eastern():
+    ts = pd.Series(pd.to_datetime([noon_eastern(dt.date(2025, 12, 31))], utc=True))
+    assert game_dates(pd.DataFrame({"event_timestamp": ts})).tolist() == [dt.date(2025, 12, 31)]
+
+
+def test_time_split_never_mixes_dates():
+    dates = pd.Series([dt.date(2025, 11, 1) + dt.timedelta(days=i % 10) for i in range(100)])
+    start = default_eval_start(dates)
+    assert start == dt.date(2025, 11, 9)  # 80% through 10 distinct dates
+    s = time_split(dates, start)
+    assert max(dates[s.train_mask]) < min(dates[s.eval_mask])
+    assert s.n_train + s.n_eval == 100
+
+
+def test_default_eval_start_needs_two_dates():
+    with pytest.raises(ValueError):
+        default_eval_start([dt.date(2025, 11, 1)])
+
+
+def test_over_under_excludes_pushes_and_no_calls():
+    actual = np.array([20, 10, 15, 30, 12, 8])
+    pred = np.array([25, 14, 16, 15.5, 12.5, 9])
+    line = np.array([18.5, 12.5, 15.0, 15.5, np.nan, 7.5])
+    r = over_under(actual, pred, line)
+    # row0 over/over ok; row1 over/under wrong; row2 push excluded; row3 pred==line no call;
+    # row4 no line; row5 over/over ok
+    assert r == {"rows_with_line": 5, "pushes": 1, "calls": 3, "correct": 2, "accuracy": 2 / 3,
+                 "under_share": 1 / 4}
+
+
+def test_baselines_scored_where_they_exist_and_model_on_the_same_rows():
+    frame = pd.DataFrame({
+        "points": [10.0, 20.0, 30.0, 40.0],
+        "points_avg_season": [12.0, np.nan, 27.0, 40.0],
+        "points_avg_last_5": [np.nan, np.nan, np.nan, 35.0],
+        "points_line": [np.nan] * 4,
+    })
+    pred = np.array([11.0, 21.0, 33.0, 36.0])
+    m = evaluate(frame, pred)
+    assert m["model_mae"] == pytest.approx((1 + 1 + 3 + 4) / 4)
+    sa = m["baselines"]["season_avg"]
+    assert sa["rows"] == 3 and sa["mae"] == pytest.approx((2 + 3 + 0) / 3)
+    assert sa["model_mae_same_rows"] == pytest.approx((1 + 3 + 4) / 3)
+    assert m["baselines"]["last_5"]["rows"] == 1 and m["baselines"]["last_5"]["mae"] == 5
+    assert m["baselines"]["line"]["rows"] == 0 and m["baselines"]["line"]["mae"] is None
+    assert m["over_under"]["accuracy"] is None
+
+
+def test_fingerprint_is_deterministic_order_free_and_sensitive():
+    df = synthetic_training_set(n_players=6, n_days=8)
+    cols = ["points", *FEATURES]
+    fp = fingerprint(df, cols)
+    assert fp == fingerprint(df.sample(frac=1.0, random_state=3), cols), "row order must not matter"
+    changed = df.copy()
+    changed.loc[changed.index[5], "points_avg_last_5"] = 99.0
+    assert fingerprint(changed, cols) != fp
+    nan_to_zero = df.copy()
+    row = nan_to_zero.index[nan_to_zero["points_line"].isna()][0]
+    nan_to_zero.loc[row, "points_line"] = 0.0
+    assert fingerprint(nan_to_zero, cols) != fp, "NULL and 0 must hash differently"
+    moved = df.copy()
+    moved["event_timestamp"] = moved["event_timestamp"] + pd.Timedelta(seconds=1)
+    assert fingerprint(moved, cols) != fp, "the time asked is part of the entity row"
+
+
+def test_residual_model_probability_follows_the_line():
+    rng = np.random.default_rng(1)
+    pred = rng.uniform(5, 30, 2000)
+    actual = pred + rng.normal(0, 5, 2000)
+    rm = ResidualModel.fit(pred, actual)
+    p = rm.p_over(np.array([20.0, 20.0, 20.0, 20.0]), np.array([10.5, 19.5, 20.5, 30.5]))
+    assert 0 < p[3] < p[2] < p[1] < p[0] < 1
+    assert p[0] > 0.9 and p[3] < 0.1
+    assert abs(p[1] + p[2] - 1) < 0.2  # symmetric noise, lines either side of the prediction
+    assert np.isnan(rm.p_over(np.array([20.0]), np.array([np.nan]))[0])
+    again = ResidualModel.from_json(rm.to_json())
+    assert np.allclose(again.p_over(np.array([12.0]), np.array([14.5])), rm.p_over(np.array([12.0]), np.array([14.5])))
+
+
+def test_fit_and_evaluate_trains_only_on_earlier_dates_and_beats_last_5():
+    df = synthetic_training_set()
+    pipeline, metrics, residuals, eval_rows = fit_and_evaluate(df)
+    assert metrics["train"]["last_date"] < metrics["eval"]["first_date"]
+    assert metrics["train"]["rows"] + metrics["eval"]["rows"] == len(df)
+    assert len(eval_rows) == metrics["eval"]["rows"]
+    assert eval_rows["game_date"].min().isoformat() == metrics["eval_start"]
+    last5 = metrics["eval"]["baselines"]["last_5"]
+    assert last5["model_mae_same_rows"] < last5["mae"]
+    assert metrics["features"] == list(FEATURES)
+
+
+def test_training_refuses_a_feature_null_everywhere():
+    """The original bug: a feature silently absent. Training must name it, not ignore it."""
+    from nbafs.errors import UserError
+
+    df = synthetic_training_set(n_players=10, n_days=10)
+    df["usage_spike_score"] = np.nan
+    with pytest.raises(UserError, match="usage_spike_score"):
+        fit_and_evaluate(df)
