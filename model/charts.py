@@ -1,0 +1,111 @@
+"""PNG charts under ``data/reports/``: what people would rather look at than read.
+
+- ``predicted_vs_actual.png``: the model's predicted points against what happened, on
+  the evaluation dates (grey density) and, when given, a predicted slate (dots).
+- ``feature_importance.png``: permutation importance on the evaluation rows (how much
+  the MAE grows when one feature is shuffled), features in the service's order.
+- ``usage_spike_score.png``: ``usage_spike_score`` game by game over the season for a
+  few high-usage players, with 1.0 (steady usage) marked.
+
+Matplotlib with the non-interactive Agg backend: no display needed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from nbafs import paths  # noqa: E402
+
+DPI = 110
+
+
+def predicted_vs_actual(eval_rows: pd.DataFrame, slate: pd.DataFrame | None = None,
+                        title: str = "Predicted vs actual points", out: Path | None = None) -> Path:
+    """``eval_rows`` and ``slate`` have columns ``predicted`` and ``actual``."""
+    out = out or paths.reports_dir() / "predicted_vs_actual.png"
+    fig, ax = plt.subplots(figsize=(7, 6.5))
+    top = float(np.nanmax([eval_rows["actual"].max(), eval_rows["predicted"].max(),
+                           *(([slate["actual"].max(), slate["predicted"].max()]) if slate is not None and len(slate) else [])]))
+    top = max(10.0, np.ceil(top / 5) * 5 + 2)
+    mae_eval = float(np.mean(np.abs(eval_rows["actual"] - eval_rows["predicted"])))
+    hb = ax.hexbin(eval_rows["predicted"], eval_rows["actual"], gridsize=35, extent=(0, top, 0, top),
+                   cmap="Greys", mincnt=1, bins="log")
+    fig.colorbar(hb, ax=ax, label=f"evaluation player-games (log count); MAE {mae_eval:.2f}")
+    if slate is not None and len(slate):
+        s = slate.dropna(subset=["actual"])
+        mae_slate = float(np.mean(np.abs(s["actual"] - s["predicted"])))
+        ax.scatter(s["predicted"], s["actual"], s=18, color="tab:orange", edgecolor="black", linewidth=0.3,
+                   label=f"predicted slate ({len(s)} players, MAE {mae_slate:.2f})", zorder=3)
+    ax.plot([0, top], [0, top], color="tab:blue", linewidth=1.2, label="perfect prediction")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("predicted points")
+    ax.set_ylabel("actual points")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def feature_importance(importance: dict, title: str = "Permutation importance on the evaluation dates",
+                       out: Path | None = None) -> Path:
+    """``importance``: {feature: {"mae_increase": x, "std": s}} in the service's order."""
+    out = out or paths.reports_dir() / "feature_importance.png"
+    names = list(importance)
+    means = np.array([importance[n]["mae_increase"] for n in names])
+    stds = np.array([importance[n]["std"] for n in names])
+    order = np.argsort(means)
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.4))
+    ax.barh([f"[{i}] {names[i]}" for i in order], means[order], xerr=stds[order],
+            color=["tab:blue" if m > 0 else "tab:gray" for m in means[order]])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("increase in MAE (points) when the feature is shuffled")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, out)
+
+
+def usage_spike_over_season(factors: pd.DataFrame, players: list[str] | None = None, n_players: int = 4,
+                            out: Path | None = None) -> Path:
+    """``factors``: rows of nba_precompute.player_composite_factors (player_lookup,
+    game_date, usage_spike_score, season_usage_rate). Without ``players``, the
+    ``n_players`` with the highest latest season usage among regulars are drawn."""
+    out = out or paths.reports_dir() / "usage_spike_score.png"
+    f = factors.dropna(subset=["usage_spike_score"]).copy()
+    f["game_date"] = pd.to_datetime(f["game_date"])
+    if players is None:
+        players = pick_players(f, n_players)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for p in players:
+        rows = f[f["player_lookup"] == p].sort_values("game_date")
+        ax.plot(rows["game_date"], rows["usage_spike_score"], marker=".", markersize=4, linewidth=1.2, label=p)
+    ax.axhline(1.0, color="black", linewidth=0.9, linestyle="--", label="1.0 = steady usage")
+    ax.set_ylabel("usage_spike_score (last-7 usage / season usage)")
+    ax.set_title("usage_spike_score over the season")
+    ax.legend(loc="best", fontsize=9, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    return _save(fig, out)
+
+
+def pick_players(factors: pd.DataFrame, n: int) -> list[str]:
+    """High-usage regulars: most games with a score, then the highest latest season usage."""
+    counts = factors.groupby("player_lookup")["usage_spike_score"].count()
+    regulars = counts[counts >= counts.quantile(0.75)].index
+    latest = (factors[factors["player_lookup"].isin(regulars)].sort_values("game_date")
+              .groupby("player_lookup")["season_usage_rate"].last().sort_values(ascending=False))
+    return list(latest.index[:n])
+
+
+def _save(fig, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI)
+    plt.close(fig)
+    return out
