@@ -47,6 +47,7 @@ class SlatePrediction:
     table: pd.DataFrame  # one row per slate player, sorted by edge
     staleness: object = None  # the staleness report from serving.online
     features: list[str] = field(default_factory=list)
+    vectors: pd.DataFrame | None = None  # the online feature vectors the model was fed
 
     def to_json(self) -> dict:
         rows = json.loads(self.table.to_json(orient="records", date_format="iso"))
@@ -74,7 +75,7 @@ def predict(day, model_name: str = artifacts.DEFAULT_MODEL, at: dt.datetime | No
             f"no players on the slate of {day}: nba_analytics.upcoming_player_game_context has no rows for that "
             "date. Is it a game date of the imported or generated season, and has `nbafs backfill` covered it?"
         )
-    return SlatePrediction(day, at, model_name, score(vectors, saved), staleness, saved.features)
+    return SlatePrediction(day, at, model_name, score(vectors, saved), staleness, saved.features, vectors)
 
 
 def score(vectors: pd.DataFrame, saved: artifacts.SavedModel) -> pd.DataFrame:

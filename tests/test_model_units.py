@@ -169,3 +169,45 @@ def test_training_refuses_a_feature_null_everywhere():
     df["usage_spike_score"] = np.nan
     with pytest.raises(UserError, match="usage_spike_score"):
         fit_and_evaluate(df)
+
+
+def test_skew_compare_counts_value_and_null_mismatches_per_feature():
+    """The skew check flags a differing value and a NULL-vs-value, and tolerates float noise."""
+    from model.skew import compare
+
+    base = {f: [1.0, 2.0, np.nan] for f in FEATURES}
+    online = pd.DataFrame({"player_lookup": ["a", "b", "c"], **base})
+    historical = online.iloc[::-1].copy()  # order must not matter
+    historical["points_avg_last_5"] = historical["points_avg_last_5"] + 1e-12  # float noise
+    historical.loc[historical["player_lookup"] == "a", "usage_spike_score"] = 0.0  # the old silent default
+    historical.loc[historical["player_lookup"] == "c", "points_line"] = 21.5  # NULL online, value historical
+    r = compare(online, historical)
+    assert r["usage_spike_score"]["mismatches"] == 1
+    assert r["usage_spike_score"]["examples"] == [{"player_lookup": "a", "online": 1.0, "historical": 0.0}]
+    assert r["points_line"]["mismatches"] == 1
+    assert r["points_avg_last_5"]["mismatches"] == 0 and r["points_avg_last_5"]["both_null"] == 1
+    assert sum(v["mismatches"] for v in r.values()) == 2
+
+
+def test_predict_table_sorted_by_edge_with_calls_and_probabilities():
+    """Slate scoring: lined players first by |edge|, call follows the sign of the edge,
+    P(call) >= 0.5 for a confident call, the missing-feature count is reported."""
+    from model.artifacts import SavedModel
+    from model.predict import score
+
+    df = synthetic_training_set(n_players=60, n_days=40)
+    pipeline, metrics, residuals, _ = fit_and_evaluate(df)
+    saved = SavedModel("t", None, pipeline, list(FEATURES), {}, metrics, residuals)
+    slate = df.tail(30).drop(columns=["points"]).reset_index(drop=True)
+    slate.loc[:9, "points_line"] = np.arange(10) * 3 + 2.5
+    slate.loc[10:, "points_line"] = np.nan
+    t = score(slate, saved)
+    assert len(t) == 30
+    lined = t[t["points_line"].notna()]
+    assert list(lined.index) == list(range(10)), "players with a line come first"
+    assert (lined["edge"].abs().diff().dropna() <= 0).all(), "sorted by |edge|"
+    assert ((lined["edge"] > 0) == (lined["call"] == "over")).all()
+    big = lined[lined["edge"].abs() > 8]
+    assert (big["p_call"] > 0.5).all()
+    assert t.loc[10:, "call"].isna().all() and t.loc[10:, "p_over"].isna().all()
+    assert (t["missing_features"] >= 0).all() and t["missing_features"].max() > 0

@@ -1,0 +1,387 @@
+"""The main job end to end: what ``make demo`` runs.
+
+    nbafs demo [--data PATH] [--predict-date D] [--seed N] [--reset]
+
+1. data        generate the sample season (30 teams, 82 games each; ``--seed``), or import
+               PATH (``--data ../shared/data/nba_2025_26``, any folder of files in the
+               supported formats)
+2. transform   the phase transformations over the whole season
+3. apply       ``feast apply``: the feature repo into the registry
+4. backfill    ``nbafs backfill`` of the dates before the predicted slate (transform,
+               materialize through our engine, quality gates, verify)
+5. train       the player-points model on the earlier dates (point-in-time training set
+               through the feature service, time split, baselines)
+6. materialize ``feast materialize-incremental`` up to noon US/Eastern of the slate date
+7. predict     every player of that date's games, from the online store
+8. skew        online vectors against historical retrieval at the same time (must be 0)
+9. outcome     the predictions against what then happened (MAE, over/under hit rate)
+10. charts     PNGs under <data dir>/reports/
+
+The slate date defaults to the game date three quarters of the way through the season.
+
+The demo builds its store from scratch in NBAFS_DATA_DIR (default data/): it clears the
+warehouse, the registry, the online store and the checkpoints there. It does so only
+in a directory it made itself (marked by a ``.nbafs-demo`` file) or an empty one;
+``--reset`` allows it elsewhere. Re-running it is safe.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nbafs import paths
+from nbafs.errors import UserError
+from nbafs.timeline import noon_eastern, parse_date
+
+MARKER = ".nbafs-demo"
+STORE_STATE = ("warehouse", "registry.db", "online_store.db", "checkpoints", "locks")
+SLATE_FRACTION = 0.75
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    detail: str
+
+
+@dataclass
+class DemoResult:
+    data_dir: Path
+    predict_date: dt.date
+    steps: list[Step] = field(default_factory=list)
+    train_metrics: dict | None = None
+    slate: object = None  # model.predict.SlatePrediction
+    outcome: dict | None = None
+    skew: object = None  # model.skew.SkewReport
+    charts: list[Path] = field(default_factory=list)
+
+
+# --- the data directory ---------------------------------------------------------------
+
+def prepare_data_dir(reset: bool) -> Path:
+    """Clear the store state the demo rebuilds, if the directory is the demo's (or --reset)."""
+    d = paths.data_dir()
+    present = [name for name in STORE_STATE if (d / name).exists()]
+    if present and not (d / MARKER).exists() and not reset:
+        raise UserError(
+            f"{d} already holds a feature store the demo did not make ({', '.join(present)}). The demo builds its "
+            f"store from scratch and would delete them. Run it elsewhere (NBAFS_DATA_DIR=data/demo nbafs demo) "
+            f"or pass --reset to clear {d}."
+        )
+    for name in present:
+        p = d / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    (d / MARKER).write_text("made by `nbafs demo`; its store state is rebuilt on every run\n")
+    return d
+
+
+# --- the steps ------------------------------------------------------------------------
+
+def load_data(data: Path | None, seed: int) -> str:
+    if data is None:
+        from warehouse.sample_season import generate
+
+        out = generate(season="2025-26", seed=seed)
+        return f"sample season 2025-26, seed {seed}" + _rows_note(out)
+    from warehouse.importers import import_paths
+
+    if not data.exists():
+        raise UserError(f"--data {data}: no such file or folder")
+    out = import_paths([data])
+    return f"imported {data}" + _rows_note(out)
+
+
+def _rows_note(out) -> str:
+    if isinstance(out, dict) and out:
+        parts = [f"{k.split('.')[-1]} {v:,}" for k, v in out.items() if isinstance(v, int)]
+        return f" ({', '.join(parts)})" if parts else ""
+    return ""
+
+
+def game_dates() -> list[dt.date]:
+    from warehouse import storage
+
+    con = storage.connect()
+    return [r[0] for r in con.execute("SELECT DISTINCT game_date FROM nba_raw.schedule ORDER BY 1").fetchall()]
+
+
+def choose_predict_date(dates: list[dt.date], requested: dt.date | None) -> dt.date:
+    if not dates:
+        raise UserError("the warehouse has no games (nba_raw.schedule is empty) after loading the data")
+    if requested is None:
+        return dates[min(int(SLATE_FRACTION * len(dates)), len(dates) - 1)]
+    if requested not in dates:
+        near = min(dates, key=lambda d: abs((d - requested).days))
+        raise UserError(f"--predict-date {requested} has no games in nba_raw.schedule; the nearest game date is {near}")
+    earlier = [d for d in dates if d < requested]
+    if len(set(earlier)) < 10:
+        raise UserError(f"--predict-date {requested} leaves only {len(earlier)} earlier game dates to train on; "
+                        f"choose a date after {dates[min(10, len(dates) - 1)]}")
+    return requested
+
+
+def feast_apply() -> str:
+    from feast.repo_operations import apply_total
+
+    from nbafs.profile import feature_store
+
+    store = feature_store()
+    apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
+    return "registry " + str(paths.data_dir() / "registry.db")
+
+
+def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
+    """Predictions of the slate against the box scores of that date."""
+    from model.evaluate import evaluate
+    from warehouse import storage
+
+    con = storage.connect()
+    actual = con.execute(
+        "SELECT player_lookup, points, minutes FROM nba_analytics.player_game_summary WHERE game_date = ?",
+        [slate.day],
+    ).df()
+    t = slate.table.merge(actual, on="player_lookup", how="left")
+    played = t[(t["minutes"] > 0) & t["points"].notna()].copy()
+    frame = played.rename(columns={"predicted_points": "predicted"})
+    if vectors is not None:
+        base = vectors[["player_lookup", "points_avg_season", "points_avg_last_5"]]
+        frame = frame.merge(base, on="player_lookup", how="left")
+    metrics = evaluate(frame, frame["predicted"].to_numpy(dtype=float), label="points")
+    return {
+        "slate_players": int(len(t)),
+        "played": int(len(played)),
+        "did_not_play": int(len(t) - len(played)),
+        **metrics,
+        "rows": frame[["player_lookup", "predicted", "points", "points_line", "edge", "call", "p_call"]]
+        .rename(columns={"points": "actual"}),
+    }
+
+
+# --- the run ----------------------------------------------------------------------------
+
+def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: int = 0,
+         reset: bool = False, display=None) -> DemoResult:
+    from materialize import progress
+
+    d = prepare_data_dir(reset)
+    result = DemoResult(data_dir=d, predict_date=predict_date)  # type: ignore[arg-type]
+    own = display is None
+    display = display or progress.Display(title="nbafs demo")
+    with (display if own else _nullcontext(display)):
+        def step(name, fn):
+            display.line(f"▶ {name}")
+            t0 = time.perf_counter()
+            with display.phase(name) as ph:
+                detail = fn()
+                if isinstance(detail, tuple):
+                    detail, rows = detail
+                    ph.advance(rows=rows)
+            result.steps.append(Step(name, time.perf_counter() - t0, str(detail)))
+            display.line(f"✓ {name} ({time.perf_counter() - t0:.1f}s): {detail}")
+
+        step("data", lambda: load_data(data, seed))
+        dates = game_dates()
+        day = choose_predict_date(dates, predict_date)
+        result.predict_date = day
+        first, last_train = dates[0], max(x for x in dates if x < day)
+
+        step("transform", _transform)
+        step("apply", feast_apply)
+        step("backfill", lambda: _backfill(first, last_train))
+
+        def _train():
+            from model.train import train
+
+            r = train(first, last_train)
+            result.train_metrics = r.metrics
+            ev = r.metrics["eval"]
+            return (f"{r.metrics['train']['rows']:,} training rows to {r.metrics['train']['last_date']}, "
+                    f"{ev['rows']:,} evaluation rows from {ev['first_date']}; eval MAE {ev['model_mae']:.2f}",
+                    r.metrics["train"]["rows"] + ev["rows"])
+        step("train", _train)
+        step("materialize", lambda: _materialize_to(day))
+
+        def _predict():
+            from model.predict import predict
+
+            result.slate = predict(day)
+            t = result.slate.table
+            return f"{len(t)} players, {int(t['points_line'].notna().sum())} with a line", len(t)
+        step("predict", _predict)
+
+        def _skew():
+            from model.skew import skew
+
+            result.skew = skew(day, at=noon_eastern(day))
+            return f"{result.skew.players} players x {len(result.skew.per_feature)} features: {result.skew.mismatches} mismatches"
+        step("skew", _skew)
+
+        def _outcome():
+            result.outcome = outcome(result.slate, result.slate.vectors)
+            o = result.outcome
+            return f"{o['played']} of {o['slate_players']} played; slate MAE {o['model_mae']:.2f}", o["played"]
+        step("outcome", _outcome)
+        step("charts", lambda: _charts(result))
+    return result
+
+
+class _nullcontext:
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __enter__(self):
+        return self.obj
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _transform() -> str:
+    from transformations.runner import run as run_transforms
+
+    out = run_transforms()
+    return _describe(out, "all game dates")
+
+
+def _backfill(start: dt.date, end: dt.date) -> str:
+    from materialize.backfill import backfill
+
+    out = backfill(start, end)
+    return _describe(out, f"{start}..{end}")
+
+
+def _materialize_to(day: dt.date) -> str:
+    from nbafs.profile import feature_store
+
+    store = feature_store()
+    at = noon_eastern(day)
+    store.materialize_incremental(end_date=at)
+    return f"online store up to {at:%Y-%m-%d %H:%M} UTC (noon US/Eastern on {day})"
+
+
+def _charts(result: DemoResult) -> str:
+    from model import artifacts, charts
+    from warehouse import storage
+
+    ev = artifacts.eval_predictions()
+    slate_rows = result.outcome["rows"] if result.outcome else None
+    out = [charts.predicted_vs_actual(ev, slate_rows, title=f"Predicted vs actual points (evaluation dates and the {result.predict_date} slate)")]
+    out.append(charts.feature_importance(result.train_metrics["permutation_importance"]))
+    factors = storage.connect().execute(
+        "SELECT player_lookup, game_date, usage_spike_score, season_usage_rate "
+        "FROM nba_precompute.player_composite_factors WHERE game_date <= ?", [result.predict_date]).df()
+    out.append(charts.usage_spike_over_season(factors))
+    result.charts = out
+    return ", ".join(str(p.relative_to(paths.data_dir())) for p in out)
+
+
+def _describe(out, default: str) -> str:
+    if out is None:
+        return default
+    for attr in ("summary", "describe"):
+        if hasattr(out, attr) and callable(getattr(out, attr)):
+            return str(getattr(out, attr)())
+    if isinstance(out, dict):
+        return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(out.items())[:6])
+    return str(out)[:200]
+
+
+# --- summary --------------------------------------------------------------------------
+
+def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    steps = Table(title="Steps")
+    steps.add_column("step")
+    steps.add_column("time", justify="right")
+    steps.add_column("what happened")
+    for s in result.steps:
+        steps.add_row(s.name, f"{s.seconds:.1f}s", s.detail)
+    steps.add_row("[bold]total[/bold]", f"[bold]{sum(s.seconds for s in result.steps):.1f}s[/bold]", "")
+    console.print(steps)
+
+    m = result.train_metrics
+    ev, o = m["eval"], result.outcome
+    metrics = Table(title="Model vs baselines (MAE in points; over/under = share of correct calls)")
+    for col in ("predictor", f"eval dates {ev['first_date']}..{ev['last_date']}", f"slate {result.predict_date}"):
+        metrics.add_column(col, justify="left" if col == "predictor" else "right")
+    metrics.add_row("model", _mae(ev["model_mae"], ev["rows"]), _mae(o["model_mae"], o["rows"]))
+    for name in ev["baselines"]:
+        b, sb = ev["baselines"][name], o["baselines"][name]
+        metrics.add_row(f"{name} ({b['feature']})",
+                        _mae(b["mae"], b["rows"], b["model_mae_same_rows"]),
+                        _mae(sb["mae"], sb["rows"], sb["model_mae_same_rows"]))
+    metrics.add_row("model over/under", _ou(ev["over_under"]), _ou(o["over_under"]))
+    console.print(metrics)
+
+    rows = o["rows"].copy()
+    lined = rows[rows["points_line"].notna()].copy()
+    lined = lined.reindex(lined["edge"].abs().sort_values(ascending=False).index).head(top)
+    if len(lined):
+        t = Table(title=f"Top {len(lined)} calls of the {result.predict_date} slate by edge, and what happened")
+        for col in ("player", "predicted", "line", "call", "P(call)", "actual", "result"):
+            t.add_column(col, justify="left" if col in ("player", "call", "result") else "right")
+        for _, r in lined.iterrows():
+            hit = (r["actual"] > r["points_line"]) == (r["call"] == "over") if r["actual"] != r["points_line"] else None
+            t.add_row(r["player_lookup"], f"{r['predicted']:.1f}", f"{r['points_line']:.1f}", str(r["call"]),
+                      f"{100 * r['p_call']:.0f}%", f"{r['actual']:.0f}",
+                      "push" if hit is None else ("[green]hit[/green]" if hit else "[red]miss[/red]"))
+        console.print(t)
+    sk = result.skew
+    console.print(
+        f"Skew check: {sk.players} players x {len(sk.per_feature)} features, "
+        + ("[green]0 mismatches[/green]" if sk.mismatches == 0 else f"[red bold]{sk.mismatches} mismatches[/red bold]")
+    )
+    console.print("Charts: " + ", ".join(str(p) for p in result.charts))
+
+
+def _mae(x, n, model_same=None) -> str:
+    if x is None:
+        return "—"
+    s = f"{x:.2f} (n={n:,})"
+    return s + (f", model {model_same:.2f}" if model_same is not None else "")
+
+
+def _ou(ou: dict) -> str:
+    return "—" if ou["accuracy"] is None else f"{100 * ou['accuracy']:.1f}% of {ou['calls']:,}"
+
+
+# --- command line ---------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=None,
+                        help="import this file or folder (e.g. ../shared/data/nba_2025_26) instead of generating the sample season")
+    parser.add_argument("--predict-date", type=parse_date, default=None,
+                        help="the slate to predict (default: the game date three quarters through the season)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample season (default %(default)s)")
+    parser.add_argument("--reset", action="store_true",
+                        help="allow clearing a data dir the demo did not make (warehouse, registry, online store)")
+    parser.add_argument("--json", action="store_true", help="print the final metrics as JSON instead of tables")
+
+
+def run(args) -> int:
+    result = demo(args.data, args.predict_date, args.seed, args.reset)
+    if args.json:
+        out = {
+            "predict_date": result.predict_date.isoformat(),
+            "steps": {s.name: round(s.seconds, 2) for s in result.steps},
+            "train": result.train_metrics,
+            "slate": {k: v for k, v in result.outcome.items() if k != "rows"},
+            "skew_mismatches": result.skew.mismatches,
+            "charts": [str(p) for p in result.charts],
+        }
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print_summary(result)
+    return 0 if result.skew.mismatches == 0 else 1
