@@ -1,6 +1,6 @@
 """The main job end to end: what ``make demo`` runs.
 
-    nbafs demo [--data PATH] [--predict-date D] [--seed N] [--reset]
+    nbafs demo [--data PATH] [--predict-date D] [--seed N] [--teams N --games-per-team N] [--reset]
 
 1. data        generate the sample season (30 teams, 82 games each; ``--seed``), or import
                PATH (``--data ../shared/data/nba_2025_26``, any folder of files in the
@@ -86,12 +86,12 @@ def prepare_data_dir(reset: bool) -> Path:
 
 # --- the steps ------------------------------------------------------------------------
 
-def load_data(data: Path | None, seed: int) -> str:
+def load_data(data: Path | None, seed: int, n_teams: int = 30, games_per_team: int = 82) -> str:
     if data is None:
         from warehouse.sample_season import generate
 
-        out = generate(season="2025-26", seed=seed)
-        return f"sample season 2025-26, seed {seed}" + _rows_note(out)
+        out = generate(season="2025-26", seed=seed, n_teams=n_teams, games_per_team=games_per_team)
+        return f"sample season 2025-26 ({n_teams} teams, {games_per_team} games each, seed {seed})" + _rows_note(out)
     from warehouse.importers import import_paths
 
     if not data.exists():
@@ -169,7 +169,7 @@ def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
 # --- the run ----------------------------------------------------------------------------
 
 def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: int = 0,
-         reset: bool = False, display=None) -> DemoResult:
+         reset: bool = False, display=None, n_teams: int = 30, games_per_team: int = 82) -> DemoResult:
     from materialize import progress
 
     d = prepare_data_dir(reset)
@@ -188,7 +188,7 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
             result.steps.append(Step(name, time.perf_counter() - t0, str(detail)))
             display.line(f"✓ {name} ({time.perf_counter() - t0:.1f}s): {detail}")
 
-        step("data", lambda: load_data(data, seed))
+        step("data", lambda: load_data(data, seed, n_teams, games_per_team))
         dates = game_dates()
         day = choose_predict_date(dates, predict_date)
         result.predict_date = day
@@ -365,13 +365,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predict-date", type=parse_date, default=None,
                         help="the slate to predict (default: the game date three quarters through the season)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample season (default %(default)s)")
+    parser.add_argument("--teams", type=int, default=30, help="teams in the sample season (even, 2-30; default %(default)s)")
+    parser.add_argument("--games-per-team", type=int, default=82,
+                        help="games per team in the sample season (default %(default)s; fewer = a quicker demo)")
     parser.add_argument("--reset", action="store_true",
                         help="allow clearing a data dir the demo did not make (warehouse, registry, online store)")
     parser.add_argument("--json", action="store_true", help="print the final metrics as JSON instead of tables")
 
 
 def run(args) -> int:
-    result = demo(args.data, args.predict_date, args.seed, args.reset)
+    result = demo(args.data, args.predict_date, args.seed, args.reset,
+                  n_teams=args.teams, games_per_team=args.games_per_team)
     if args.json:
         out = {
             "predict_date": result.predict_date.isoformat(),
