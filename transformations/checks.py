@@ -1,0 +1,227 @@
+"""Input checks that run before any transformation writes a row.
+
+Each check is one BigQuery SQL query (parameters ``@start_date``/``@end_date``) returning
+one row per problem in a column ``problem``: a sentence naming the table, the row and
+what was expected. The local runner runs the checks on DuckDB (transpiled) and raises
+the first problem as a ``ValidationError``; the production script wraps the same query
+in ``SELECT ERROR(...)`` so BigQuery stops the script with the same message before the
+transaction starts. Either way a bad input writes nothing.
+
+The checks are derived from the declarations (grain and lower bounds in
+warehouse/schema.py) and from the columns the SQL actually reads (``transformations.steps``):
+- duplicate rows at a raw table's grain;
+- counts below their declared minimum (negative counts) in the columns read;
+- a player box score with no team totals for its (game_id, team_abbr);
+- a box score whose game is missing from nba_raw.schedule (the context rows are built
+  from the schedule).
+Missing or renamed columns are checked before any query runs: locally from the parquet
+footers (``stored_column_problems``), in BigQuery from INFORMATION_SCHEMA.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import sqlglot
+
+from warehouse import storage
+from warehouse.schema import BDL_PLAYER_BOXSCORES, SCHEDULE, TEAM_BOXSCORES, Table, table as declared
+from warehouse.validate import ValidationError, closest_name
+
+# Which rows of each raw table the transformations read: the box scores and lines of
+# the range itself; schedule and team totals also a season of history before it.
+IN_RANGE = "game_date BETWEEN @start_date AND @end_date"
+WITH_HISTORY = "game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date"
+READ_WINDOW = {
+    "nba_raw.bdl_player_boxscores": IN_RANGE,
+    "nba_raw.odds_api_player_points_props": IN_RANGE,
+    "nba_raw.team_boxscores": WITH_HISTORY,
+    "nba_raw.schedule": WITH_HISTORY,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    table: str  # the table holding the bad rows
+    sql: str  # BigQuery SQL: one row per problem, column `problem`
+    advice: str  # what to do about it
+
+    def first_problem_sql(self) -> str:
+        """The first problem (in a stable order) and how many there are."""
+        return (
+            f"SELECT problem, COUNT(*) OVER () AS problems FROM ({self.sql}) AS found "
+            f"ORDER BY problem LIMIT 1"
+        )
+
+    def bigquery_statement(self) -> str:
+        """A statement that fails the BigQuery script with the check's message."""
+        return (
+            "SELECT ERROR(CONCAT(problem, ' (', CAST(problems AS STRING), ' such row(s) in all). ', "
+            f"{_quote(self.advice)}, ' Nothing was written.')) FROM ({self.first_problem_sql()}) AS first_problem"
+        )
+
+    def message(self, problem: str, problems: int) -> str:
+        return f"{problem} ({problems} such row(s) in all). {self.advice} Nothing was written."
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _key_text(t: Table, alias: str = "") -> str:
+    """SQL building ``(game_id=..., player_lookup=...)`` for a row of ``t``."""
+    prefix = f"{alias}." if alias else ""
+    parts = []
+    for i, key in enumerate(t.grain):
+        sep = "" if i == 0 else ", "
+        parts.append(f"'{sep}{key}=', CAST({prefix}{key} AS STRING)")
+    return "'(', " + ", ".join(parts) + ", ')'"
+
+
+def duplicate_rows(t: Table) -> Check:
+    keys = ", ".join(t.grain)
+    return Check(
+        name=f"duplicates:{t.fqn}",
+        table=t.fqn,
+        sql=(
+            f"SELECT CONCAT('{t.fqn}: ', {_key_text(t)}, ' appears ', CAST(COUNT(*) AS STRING), "
+            f"' times (game date ', CAST(MIN(game_date) AS STRING), '); expected one row per ({keys})') AS problem "
+            f"FROM {t.fqn} WHERE {READ_WINDOW[t.fqn]} GROUP BY {keys} HAVING COUNT(*) > 1"
+        ),
+        advice=f"Remove the duplicate rows upstream (or re-import the partition) so each ({keys}) appears once.",
+    )
+
+
+def below_minimum(t: Table, columns: list[str]) -> Check | None:
+    bounded = [t.column(c) for c in columns if t.column(c).min_value is not None]
+    if not bounded:
+        return None
+    which = " ".join(
+        f"WHEN {c.name} < {c.min_value:g} THEN CONCAT('column {c.name} is ', CAST({c.name} AS STRING), "
+        f"', expected >= {c.min_value:g}')"
+        for c in bounded
+    )
+    any_bad = " OR ".join(f"{c.name} < {c.min_value:g}" for c in bounded)
+    return Check(
+        name=f"minimum:{t.fqn}",
+        table=t.fqn,
+        sql=(
+            f"SELECT CONCAT('{t.fqn} row ', {_key_text(t)}, ' dated ', CAST(game_date AS STRING), ': ', "
+            f"CASE {which} END) AS problem FROM {t.fqn} WHERE {READ_WINDOW[t.fqn]} AND ({any_bad})"
+        ),
+        advice="Negative counts are a scraper bug: fix the rows at the source and re-import them.",
+    )
+
+
+def team_totals_missing() -> Check:
+    b, t = BDL_PLAYER_BOXSCORES.fqn, TEAM_BOXSCORES.fqn
+    return Check(
+        name="team_totals",
+        table=b,
+        sql=(
+            f"SELECT CONCAT('{b} row ', {_key_text(BDL_PLAYER_BOXSCORES, 'box')}, ' dated ', "
+            f"CAST(box.game_date AS STRING), ' (minutes ', CAST(box.minutes AS STRING), '): no team totals in {t} "
+            f"for (game_id=', box.game_id, ', team_abbr=', box.team_abbr, '); expected one team row per player-game "
+            f"(usage_rate needs them)') AS problem "
+            f"FROM {b} AS box LEFT JOIN {t} AS team ON team.game_id = box.game_id AND team.team_abbr = box.team_abbr "
+            f"WHERE box.{IN_RANGE} AND team.game_id IS NULL"
+        ),
+        advice=f"Import the team box scores of that game into {t}, or fix the player's team_abbr.",
+    )
+
+
+def games_missing_from_schedule() -> Check:
+    b, t, s = BDL_PLAYER_BOXSCORES.fqn, TEAM_BOXSCORES.fqn, SCHEDULE.fqn
+    return Check(
+        name="schedule",
+        table=s,
+        sql=(
+            f"SELECT CONCAT(source_table, ' has game_id=', game_id, ' dated ', CAST(game_date AS STRING), "
+            f"' but {s} has no such game; expected every game with a box score in the schedule') AS problem "
+            f"FROM (SELECT DISTINCT '{b}' AS source_table, game_id, game_date FROM {b} WHERE {IN_RANGE} "
+            f"UNION ALL SELECT DISTINCT '{t}' AS source_table, game_id, game_date FROM {t} WHERE {WITH_HISTORY}) AS played "
+            f"WHERE game_id NOT IN (SELECT game_id FROM {s})"
+        ),
+        advice=f"Import the schedule of that game into {s} (the context rows are built from the schedule).",
+    )
+
+
+def input_checks(raw_inputs: dict[str, list[str]]) -> list[Check]:
+    """Every data check for the raw tables (and columns) the steps read."""
+    checks: list[Check] = []
+    for fqn, columns in raw_inputs.items():
+        t = declared(fqn)
+        checks.append(duplicate_rows(t))
+        bound = below_minimum(t, columns)
+        if bound:
+            checks.append(bound)
+    checks.append(team_totals_missing())
+    checks.append(games_missing_from_schedule())
+    return checks
+
+
+def run_local(con, checks: list[Check], params: dict[str, dt.date]) -> None:
+    """Run the checks on DuckDB; raise the first problem found."""
+    from transformations.steps import to_duckdb
+
+    for check in checks:
+        sql = to_duckdb(sqlglot.parse_one(check.first_problem_sql(), read="bigquery"), params)
+        row = con.execute(sql).fetchone()
+        if row:
+            raise ValidationError(check.message(row[0], int(row[1])))
+
+
+# --- missing or renamed columns ------------------------------------------------------------
+
+
+def stored_column_problems(inputs: dict[str, dict[str, list[str]]]) -> None:
+    """Check the local parquet partitions hold every column the SQL reads.
+
+    ``inputs`` maps ``dataset.table`` to ``{sql file: [columns it reads]}``. Reads only the
+    parquet footers. Raises on the first partition file missing a column, naming the
+    table, the file, the column, the closest column present and the SQL that reads it.
+    """
+    for fqn, readers in inputs.items():
+        t = declared(fqn)
+        needed = sorted({c for cols in readers.values() for c in cols})
+        for day in storage.partitions(t):
+            path = storage.partition_path(t, day)
+            present = pq.read_schema(path).names
+            missing = [c for c in needed if c not in present]
+            if missing:
+                col = missing[0]
+                near = closest_name(col, [p for p in present if p not in t.column_names] or present)
+                sql_files = ", ".join(f for f, cols in readers.items() if col in cols)
+                raise ValidationError(
+                    f"{fqn}: partition {_rel(path)} has no column {col!r}"
+                    + (f" (closest existing column: {near!r})" if near else "")
+                    + (f"; also missing: {', '.join(missing[1:])}" if len(missing) > 1 else "")
+                    + f". {sql_files} reads it; expected the columns declared in warehouse/schema.py. "
+                    f"Rename the column upstream (or fix the importer's mapping) and re-import the partition. "
+                    f"Nothing was written."
+                )
+
+
+def bigquery_column_statement(fqn: str, columns: list[str]) -> str:
+    """A statement failing the BigQuery script when ``fqn`` lacks one of ``columns``."""
+    dataset, name = fqn.split(".")
+    wanted = ", ".join(_quote(c) for c in columns)
+    return (
+        f"SELECT ERROR(CONCAT('{fqn}: no column ', wanted, ' (closest existing column: ', "
+        f"IFNULL((SELECT column_name FROM {dataset}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = '{name}' "
+        f"ORDER BY EDIT_DISTANCE(column_name, wanted) LIMIT 1), 'none'), "
+        f"'); the transformations read it. Rename the column upstream; nothing was written.')) "
+        f"FROM UNNEST([{wanted}]) AS wanted "
+        f"WHERE wanted NOT IN (SELECT column_name FROM {dataset}.INFORMATION_SCHEMA.COLUMNS "
+        f"WHERE table_name = '{name}') LIMIT 1"
+    )
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,206 @@
+-- nba_analytics.upcoming_player_game_context
+--
+-- Grain: one row per player per game of his team (game_id, player_lookup), for every
+--        game in nba_raw.schedule dated @start_date .. @end_date: games already played
+--        (training examples) and games not played yet (prediction), built the same way
+--        and only from what was known before the game.
+-- Reads: nba_raw.schedule                      the games, home and away, the season label
+--        nba_analytics.player_game_summary     the players' earlier games this season
+--                                              (and the game's own box score, for the roster)
+--        nba_raw.team_boxscores                the opponent's defence so far this season
+--
+-- History: the features of a game on @start_date read the games before it, so every
+-- input is read from one year before @start_date (a season is shorter than a year) and
+-- windows are limited to the same season label.
+--
+-- Roster rule. A player has a row for a game of team T on date D when either
+--   (a) he is in that game's box score for T (any minutes, DNP rows included), or
+--   (b) his most recent box-score row this season before D was for T, and he has no
+--       box-score row dated D (for any team).
+-- (b) is what a prediction can know before the game (a traded player moves with his
+--   first game for the new team; an injured player stays listed with his team); (a)
+--   adds the players who first appear for T in that very game. So a past game has the
+--   rows its prediction would have had plus its debutants, and no player has two rows
+--   on one date. Which games a player did play is only used to choose rows, never as a
+--   feature value.
+--
+-- Windows. Every rolling value counts the games the player actually played (minutes > 0)
+-- this season, strictly before D, most recent first (games_ago = 1 is the last one):
+--   points_avg_last_5 / _last_10, minutes_avg_last_7, avg_usage_rate_last_7_games: means
+--     over the last N played games (fewer if fewer; NULL if none);
+--   points_avg_season: mean over all played games this season before D.
+--   A NULL value inside a window (a points total the source lost) is left out of the
+--   mean: the window is still the last N played games, the mean is over the non-NULL
+--   values among them (NULL if all are NULL). usage_rate is never NULL for a played game.
+-- games_played_season: number of played games this season before D (0 is a real count).
+-- days_rest: days between the team's previous scheduled game this season and this one,
+--   minus one (0 on a back-to-back); NULL for the team's first game. is_back_to_back:
+--   days_rest = 0.
+-- opponent_def_rating: the opponent's points allowed per 100 possessions, this season
+--   before D: 100 * SUM(points scored against it) / SUM(its opponents' possessions),
+--   where one team's possessions in a game ~ FGA + 0.44*FTA - OREB + TOV (from
+--   nba_raw.team_boxscores, the scoring team's row). NULL before the opponent's first
+--   game with a box score.
+-- event_timestamp: 06:00 UTC on game_date (nbafs.timeline.upcoming_known_at).
+-- created_at: the latest created_at of the rows whose values were used: the game's and
+--   the team's previous game's schedule rows, the player's earlier played games, the
+--   opponent's earlier team box scores (never the run's clock: see
+--   player_game_summary.sql).
+
+WITH
+
+-- Every scheduled game, once from each team's side.
+team_games AS (
+  SELECT game_id, game_date, season, created_at,
+         home_team_abbr AS team_abbr, away_team_abbr AS opponent_team_abbr, TRUE AS is_home
+  FROM nba_raw.schedule
+  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  UNION ALL
+  SELECT game_id, game_date, season, created_at,
+         away_team_abbr AS team_abbr, home_team_abbr AS opponent_team_abbr, FALSE AS is_home
+  FROM nba_raw.schedule
+  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+),
+
+-- The games to describe, with the team's previous game this season.
+games AS (
+  SELECT *
+  FROM (
+    SELECT
+      team_games.*,
+      LAG(game_date) OVER team_season AS previous_game_date,
+      LAG(created_at) OVER team_season AS previous_game_created_at
+    FROM team_games
+    WINDOW team_season AS (PARTITION BY team_abbr, season ORDER BY game_date)
+  )
+  WHERE game_date BETWEEN @start_date AND @end_date
+),
+
+-- Every box-score row (played or not), with the date and team of the player's next
+-- box-score row this season.
+appearances AS (
+  SELECT
+    player_lookup, team_abbr, game_id, game_date, season, minutes, points, usage_rate, created_at,
+    LEAD(game_date) OVER (PARTITION BY player_lookup, season ORDER BY game_date) AS next_game_date
+  FROM nba_analytics.player_game_summary
+  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+),
+
+roster AS (
+  -- (a) in the game's own box score for the team
+  SELECT games.game_id, games.team_abbr, games.game_date, games.season, appearances.player_lookup
+  FROM games
+  JOIN appearances
+    ON appearances.game_id = games.game_id
+    AND appearances.team_abbr = games.team_abbr
+  UNION DISTINCT
+  -- (b) last seen with the team before the game, and in no box score that day
+  SELECT games.game_id, games.team_abbr, games.game_date, games.season, appearances.player_lookup
+  FROM games
+  JOIN appearances
+    ON appearances.team_abbr = games.team_abbr
+    AND appearances.season = games.season
+    AND appearances.game_date < games.game_date
+    AND (appearances.next_game_date IS NULL OR appearances.next_game_date > games.game_date)
+),
+
+-- The player's played games this season before the game, most recent first.
+earlier_played AS (
+  SELECT
+    roster.game_id,
+    roster.player_lookup,
+    appearances.points,
+    appearances.minutes,
+    appearances.usage_rate,
+    appearances.created_at,
+    ROW_NUMBER() OVER (
+      PARTITION BY roster.game_id, roster.player_lookup
+      ORDER BY appearances.game_date DESC
+    ) AS games_ago
+  FROM roster
+  JOIN appearances
+    ON appearances.player_lookup = roster.player_lookup
+    AND appearances.season = roster.season
+    AND appearances.game_date < roster.game_date
+    AND appearances.minutes > 0
+),
+
+form AS (
+  SELECT
+    game_id,
+    player_lookup,
+    COUNT(*) AS games_played_season,
+    AVG(IF(games_ago <= 5, points, NULL)) AS points_avg_last_5,
+    AVG(IF(games_ago <= 10, points, NULL)) AS points_avg_last_10,
+    AVG(IF(games_ago <= 7, minutes, NULL)) AS minutes_avg_last_7,
+    AVG(IF(games_ago <= 7, usage_rate, NULL)) AS avg_usage_rate_last_7_games,
+    AVG(points) AS points_avg_season,
+    MAX(created_at) AS created_at
+  FROM earlier_played
+  GROUP BY game_id, player_lookup
+),
+
+-- Each team's defence per game: the points and possessions of the team facing it.
+defence_games AS (
+  SELECT
+    team_games.team_abbr AS defence_abbr,
+    team_games.season,
+    team_games.game_date,
+    scorer.points AS points_allowed,
+    scorer.fga + 0.44 * scorer.fta - scorer.oreb + scorer.turnovers AS opponent_possessions,
+    scorer.created_at
+  FROM team_games
+  JOIN nba_raw.team_boxscores AS scorer
+    ON scorer.game_id = team_games.game_id
+    AND scorer.team_abbr = team_games.opponent_team_abbr
+),
+
+opponent_defence AS (
+  SELECT
+    games.game_id,
+    games.team_abbr,
+    SAFE_DIVIDE(100 * SUM(defence_games.points_allowed), SUM(defence_games.opponent_possessions))
+      AS opponent_def_rating,
+    MAX(defence_games.created_at) AS created_at
+  FROM games
+  JOIN defence_games
+    ON defence_games.defence_abbr = games.opponent_team_abbr
+    AND defence_games.season = games.season
+    AND defence_games.game_date < games.game_date
+  GROUP BY games.game_id, games.team_abbr
+)
+
+SELECT
+  games.game_id,
+  games.game_date,
+  roster.player_lookup,
+  games.team_abbr,
+  games.opponent_team_abbr,
+  games.season,
+  games.is_home,
+  COALESCE(form.games_played_season, 0) AS games_played_season,
+  DATE_DIFF(games.game_date, games.previous_game_date, DAY) - 1 AS days_rest,
+  DATE_DIFF(games.game_date, games.previous_game_date, DAY) = 1 AS is_back_to_back,
+  form.points_avg_last_5,
+  form.points_avg_last_10,
+  form.minutes_avg_last_7,
+  form.avg_usage_rate_last_7_games,
+  form.points_avg_season,
+  opponent_defence.opponent_def_rating,
+  TIMESTAMP_ADD(TIMESTAMP(games.game_date), INTERVAL 6 HOUR) AS event_timestamp,
+  GREATEST(
+    games.created_at,
+    COALESCE(games.previous_game_created_at, games.created_at),
+    COALESCE(form.created_at, games.created_at),
+    COALESCE(opponent_defence.created_at, games.created_at)
+  ) AS created_at
+FROM roster
+JOIN games
+  ON games.game_id = roster.game_id
+  AND games.team_abbr = roster.team_abbr
+LEFT JOIN form
+  ON form.game_id = roster.game_id
+  AND form.player_lookup = roster.player_lookup
+LEFT JOIN opponent_defence
+  ON opponent_defence.game_id = games.game_id
+  AND opponent_defence.team_abbr = games.team_abbr

@@ -1,0 +1,146 @@
+"""The phase transformations as data: which SQL file builds which table, in which order.
+
+Each step is one BigQuery SQL file under ``transformations/sql/`` (the production truth)
+and the table of ``warehouse/schema.py`` it fills. The same steps drive the local run
+(``transformations.runner``: transpiled to DuckDB with sqlglot) and the production run
+(``transformations.bigquery``: submitted as they are, with query parameters).
+
+The SQL takes two DATE parameters, ``@start_date`` and ``@end_date``: rows come out for
+game dates in that range; windows read the history before it.
+
+``Step.inputs`` finds the tables and columns a step reads by resolving every column of
+the SQL against the declared schemas (sqlglot's qualify + scope analysis), so the input
+checks never need a hand-kept list that could drift from the SQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+
+from warehouse.schema import (
+    ALL_TABLES,
+    DUCKDB_TYPES,
+    PLAYER_COMPOSITE_FACTORS,
+    PLAYER_GAME_SUMMARY,
+    PLAYER_POINTS_LINE_CONSENSUS,
+    UPCOMING_PLAYER_GAME_CONTEXT,
+    Table,
+)
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+PARAMETERS = ("start_date", "end_date")
+
+
+@dataclass(frozen=True)
+class Step:
+    table: Table
+    sql_file: str  # relative to transformations/sql/
+
+    @property
+    def path(self) -> Path:
+        return SQL_DIR / self.sql_file
+
+    @property
+    def display_path(self) -> str:
+        return f"transformations/sql/{self.sql_file}"
+
+    @property
+    def sql(self) -> str:
+        """The BigQuery SQL, as written in the file."""
+        return _read(self.path)
+
+    def parsed(self) -> exp.Expression:
+        return _parse(self.path)
+
+    def duckdb_sql(self, start: dt.date, end: dt.date) -> str:
+        """The step transpiled to DuckDB with the date parameters bound as DATE literals."""
+        return to_duckdb(self.parsed(), {"start_date": start, "end_date": end})
+
+    def inputs(self) -> dict[str, list[str]]:
+        """``{"dataset.table": [columns read]}`` for every table the SQL reads."""
+        return _inputs(self.path)
+
+
+# The order matters: each layer reads the ones before it.
+STEPS: tuple[Step, ...] = (
+    Step(PLAYER_GAME_SUMMARY, "analytics/player_game_summary.sql"),
+    Step(PLAYER_POINTS_LINE_CONSENSUS, "analytics/player_points_line_consensus.sql"),
+    Step(UPCOMING_PLAYER_GAME_CONTEXT, "analytics/upcoming_player_game_context.sql"),
+    Step(PLAYER_COMPOSITE_FACTORS, "precompute/player_composite_factors.sql"),
+)
+
+PRODUCED = {s.table.fqn for s in STEPS}
+
+
+def raw_inputs() -> dict[str, list[str]]:
+    """Columns read from tables no step produces (the upstream contract), merged over steps."""
+    merged: dict[str, set[str]] = {}
+    for step in STEPS:
+        for fqn, cols in step.inputs().items():
+            if fqn not in PRODUCED:
+                merged.setdefault(fqn, set()).update(cols)
+    return {fqn: sorted(cols) for fqn, cols in merged.items()}
+
+
+def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
+    """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL."""
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Parameter):
+            name = node.name
+            if name not in params:
+                raise KeyError(f"SQL parameter @{name} has no value; known: {', '.join(params)}")
+            return _literal(params[name])
+        return node
+
+    return expression.copy().transform(bind).sql(dialect="duckdb")
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value)
+    raise TypeError(f"cannot bind a SQL parameter of type {type(value).__name__}")
+
+
+@functools.cache
+def _read(path: Path) -> str:
+    return path.read_text()
+
+
+@functools.cache
+def _parse(path: Path) -> exp.Expression:
+    return sqlglot.parse_one(_read(path), read="bigquery")
+
+
+def _schema() -> dict[str, dict[str, dict[str, str]]]:
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    for t in ALL_TABLES:
+        schema.setdefault(t.dataset, {})[t.name] = {c.name: DUCKDB_TYPES[c.type] for c in t.columns}
+    return schema
+
+
+@functools.cache
+def _inputs(path: Path) -> dict[str, list[str]]:
+    tree = qualify(_parse(path).copy(), schema=_schema(), dialect="bigquery", validate_qualify_columns=True)
+    found: dict[str, set[str]] = {}
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table):
+                found.setdefault(f"{source.db}.{source.name}", set()).add(column.name)
+        # Tables read only through COUNT(*) or joins on no column still count as inputs.
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table):
+                found.setdefault(f"{source.db}.{source.name}", set())
+    return {fqn: sorted(cols) for fqn, cols in sorted(found.items())}
