@@ -1,0 +1,443 @@
+"""DuckDB offline store over the parquet warehouse: paths under NBAFS_DATA_DIR, ASOF joins.
+
+``feature_store.yaml`` names ``feast_plugins.offline_store.NbaDuckDBOfflineStore``. It
+subclasses Feast's ``DuckDBOfflineStore`` and changes two things:
+
+1. **Paths.** Our ``FileSource`` paths are relative (``warehouse/<dataset>/<table>/*.parquet``)
+   so the registry is the same whatever data directory is in use; this store resolves
+   them under NBAFS_DATA_DIR (Feast's own resolves them against the current directory).
+   A table with no partition yet reads as an empty table of its declared schema.
+2. **Point-in-time joins.** Feast's generic path (ibis) joins every entity row with every
+   earlier source row of its key and ranks them. Here each feature view becomes one
+   DuckDB ``ASOF JOIN`` (see :func:`_view_sql`): per key, source rows sorted by the time
+   they became visible, a running "best row so far", and one ASOF lookup per entity row.
+   Same semantics as Feast's: the row with the greatest ``(event_timestamp, created_at)``
+   among rows with ``event_timestamp <= t`` (and ``created_at <= t`` with
+   ``filter_by_created_timestamp``), NULL when that row is older than the view's ttl.
+
+Everything else (``pull_latest_from_table_or_query`` and ``pull_all_from_table_or_query``
+for the batch engine, entity-less retrieval) is Feast's code with our path resolution;
+on-demand feature views run through Feast's ``RetrievalJob.to_arrow`` as usual.
+"""
+from __future__ import annotations
+
+import glob
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable, Literal, Optional, Union
+
+import duckdb
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from feast.data_source import DataSource
+from feast.feature_view import FeatureView
+from feast.infra.offline_stores import offline_utils
+from feast.infra.offline_stores.duckdb import (
+    DuckDBOfflineStore,
+    DuckDBOfflineStoreConfig,
+    _read_data_source,
+    _write_data_source,
+)
+from feast.infra.offline_stores.file_source import FileSource
+from feast.infra.offline_stores.ibis import (
+    get_historical_features_ibis,
+    pull_all_from_table_or_query_ibis,
+    pull_latest_from_table_or_query_ibis,
+)
+from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
+from feast.infra.registry.base_registry import BaseRegistry
+from feast.on_demand_feature_view import OnDemandFeatureView
+from feast.repo_config import RepoConfig
+from feast.saved_dataset import SavedDatasetStorage
+
+from nbafs import paths
+from nbafs.errors import UserError
+
+CLASS_PATH = "feast_plugins.offline_store.NbaDuckDBOfflineStore"
+
+
+class NbaDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
+    type: Literal["feast_plugins.offline_store.NbaDuckDBOfflineStore"] = CLASS_PATH  # type: ignore[assignment]
+
+
+# --- reading sources ------------------------------------------------------------------
+
+
+def resolved_path(source: FileSource) -> str:
+    """The source's path with a relative path taken under NBAFS_DATA_DIR."""
+    path = source.path
+    if "://" in path:
+        return path
+    return str(paths.resolve_in_data_dir(path))
+
+
+def _empty_table_for(source: DataSource) -> pa.Table:
+    """The empty table of a declared warehouse table, for a source with no partition yet."""
+    from warehouse.schema import table as declared_table
+
+    try:
+        return declared_table(source.name).arrow_schema().empty_table()
+    except KeyError:
+        raise UserError(
+            f"data source {source.name!r}: no file matches {resolved_path(source)} and it is not a "
+            f"table declared in warehouse/schema.py. Write the table first (nbafs transform) or fix "
+            f"the source's path."
+        ) from None
+
+
+def _has_files(source: FileSource) -> bool:
+    path = resolved_path(source)
+    return "://" in path or bool(glob.glob(path))
+
+
+def read_source(data_source: DataSource, repo_path: str) -> ibis.Table:
+    """Feast's DuckDB reader with our path resolution (for the ibis code paths)."""
+    if isinstance(data_source, FileSource):
+        if not _has_files(data_source):
+            return ibis.memtable(_empty_table_for(data_source))
+        return ibis.read_parquet(resolved_path(data_source), union_by_name=True)
+    return _read_data_source(data_source, repo_path)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --- the point-in-time join -------------------------------------------------------------
+
+
+class _ViewPlan:
+    """What one feature view contributes: its source, keys, feature columns and ttl."""
+
+    def __init__(self, fv: FeatureView, feature_refs: list[str], full_feature_names: bool):
+        if fv.batch_source is None or not isinstance(fv.batch_source, FileSource):
+            raise UserError(
+                f"feature view {fv.name!r}: {CLASS_PATH} reads parquet FileSources only; its source is "
+                f"{type(fv.batch_source).__name__}. Use the production profile for BigQuery sources."
+            )
+        self.fv = fv
+        self.source: FileSource = fv.batch_source
+        prefix = fv.projection.name_to_use()
+        self.features = [r.split(":", 1)[1] for r in feature_refs if r.startswith(f"{prefix}:")]
+        base = fv.projection.name_alias or fv.name
+        self.output_names = [f"{base}__{f}" if full_feature_names else f for f in self.features]
+        # feature view join key -> entity dataframe column
+        self.key_map: dict[str, str] = fv.projection.join_key_map or {
+            e.name: e.name for e in fv.entity_columns
+        }
+        reverse_mapping = {v: k for k, v in (self.source.field_mapping or {}).items()}
+        self.source_column = lambda name: reverse_mapping.get(name, name)
+        self.timestamp_field = self.source.timestamp_field
+        self.created_field = self.source.created_timestamp_column or None
+        self.ttl: Optional[timedelta] = fv.ttl if fv.ttl and fv.ttl.total_seconds() > 0 else None
+
+
+def _source_relation(plan: _ViewPlan, con: duckdb.DuckDBPyConnection, alias: str) -> str:
+    """A FROM-able expression for the view's source (an empty registered table when no file)."""
+    if _has_files(plan.source):
+        return f"read_parquet({_sql_string(resolved_path(plan.source))}, union_by_name = true)"
+    con.register(alias, _empty_table_for(plan.source))
+    return _ident(alias)
+
+
+def _view_sql(plan: _ViewPlan, i: int, source_from: str, created_filter: bool) -> str:
+    """The CTEs and final SELECT of one view's point-in-time join, keyed by ``__row``.
+
+    For each key, a source row becomes visible at ``vis`` = its event timestamp (and, with
+    the created-at filter, no earlier than its created_at). The answer at time ``t`` is the
+    row with the greatest ``(event_timestamp, created_at)`` among rows visible at ``t``; as
+    ``t`` grows that answer only changes when a row becomes visible, so a running maximum of
+    the row's rank in visibility order (``best``) is the answer from each ``vis`` on, and an
+    ASOF JOIN finds it for every entity row. The ttl is checked on the answer: if the best
+    visible row is expired, every other visible row (older event time) is too.
+    """
+    keys = list(plan.key_map)
+    src_keys = ", ".join(f"{_ident(plan.source_column(k))} AS {_ident('k_' + k)}" for k in keys)
+    feats = ", ".join(
+        f"{_ident(plan.source_column(f))} AS {_ident(f'f{j}')}" for j, f in enumerate(plan.features)
+    )
+    ts = _ident(plan.timestamp_field)
+    created = _ident(plan.created_field) if plan.created_field else None
+    order = f"__ts, __created" if created else "__ts"
+    vis = "greatest(__ts, __created)" if (created and created_filter) else "__ts"
+    part = ", ".join(_ident("k_" + k) for k in keys)
+    p = f"v{i}"
+    ctes = [
+        f"""{p}_src AS (
+    SELECT {src_keys}, CAST({ts} AS TIMESTAMPTZ) AS __ts,
+           {f'CAST({created} AS TIMESTAMPTZ)' if created else 'NULL::TIMESTAMPTZ'} AS __created
+           {', ' + feats if feats else ''}
+    FROM {source_from}
+    WHERE {' AND '.join(f'{_ident(plan.source_column(k))} IS NOT NULL' for k in keys)} AND {ts} IS NOT NULL
+)""",
+        f"""{p}_ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY {order}) AS __ord, {vis} AS __vis
+    FROM {p}_src
+)""",
+        f"""{p}_timeline AS (
+    SELECT {part}, __vis, max(__best) AS __best FROM (
+        SELECT {part}, __vis,
+               max(__ord) OVER (PARTITION BY {part} ORDER BY __vis, __ord ROWS UNBOUNDED PRECEDING) AS __best
+        FROM {p}_ranked
+    ) GROUP BY {part}, __vis
+)""",
+    ]
+    key_match = " AND ".join(f"e.{_ident(plan.key_map[k])} = t.{_ident('k_' + k)}" for k in keys)
+    row_match = " AND ".join(f"r.{_ident('k_' + k)} = t.{_ident('k_' + k)}" for k in keys)
+    if plan.ttl is not None:
+        micros = int(plan.ttl / timedelta(microseconds=1))
+        alive = f"r.__ts >= e.__t - to_microseconds({micros})"
+    else:
+        alive = "TRUE"
+    outs = ", ".join(
+        f"CASE WHEN {alive} THEN r.{_ident(f'f{j}')} END AS {_ident(f'{p}_f{j}')}"
+        for j in range(len(plan.features))
+    )
+    ctes.append(
+        f"""{p}_joined AS (
+    SELECT e.__row{', ' + outs if outs else ''}
+    FROM __entity e
+    ASOF LEFT JOIN {p}_timeline t ON {key_match} AND e.__t >= t.__vis
+    LEFT JOIN {p}_ranked r ON {row_match} AND r.__ord = t.__best
+)"""
+    )
+    return ",\n".join(ctes)
+
+
+def build_pit_sql(
+    plans: list[_ViewPlan],
+    entity_columns: list[str],
+    sources: list[str],
+    created_filter: bool,
+) -> str:
+    """The whole retrieval: entity columns in their order, then each view's features."""
+    ctes = [_view_sql(plan, i, sources[i], created_filter) for i, plan in enumerate(plans)]
+    select = [f"e.{_ident(c)}" for c in entity_columns]
+    joins = []
+    for i, plan in enumerate(plans):
+        p = f"v{i}"
+        select += [f"{p}.{_ident(f'{p}_f{j}')} AS {_ident(name)}" for j, name in enumerate(plan.output_names)]
+        joins.append(f"LEFT JOIN v{i}_joined {p} ON {p}.__row = e.__row")
+    with_clause = ("WITH " + ",\n".join(ctes)) if ctes else ""
+    return f"""{with_clause}
+SELECT {', '.join(select)}
+FROM __entity e
+{chr(10).join(joins)}
+ORDER BY e.__row"""
+
+
+def _entity_arrow(entity_df: pd.DataFrame, ts_col: str) -> pa.Table:
+    """The entity dataframe as Arrow with a row number and its time as UTC ``__t``."""
+    df = entity_df.copy()
+    t = df[ts_col]
+    if not pd.api.types.is_datetime64_any_dtype(t):
+        t = pd.to_datetime(t, utc=True)
+    elif getattr(t.dt, "tz", None) is None:
+        t = t.dt.tz_localize("UTC")
+    else:
+        t = t.dt.tz_convert("UTC")
+    df[ts_col] = t
+    df["__t"] = t.astype("datetime64[us, UTC]")
+    df["__row"] = range(len(df))
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+class NbaRetrievalJob(RetrievalJob):
+    """A retrieval that runs one DuckDB query when asked for its result."""
+
+    def __init__(
+        self,
+        run: Callable[[], pa.Table],
+        sql: str,
+        on_demand_feature_views: list[OnDemandFeatureView],
+        full_feature_names: bool,
+        metadata: Optional[RetrievalMetadata],
+    ):
+        super().__init__()
+        self._run = run
+        self._sql = sql
+        self._odfvs = on_demand_feature_views
+        self._full_feature_names = full_feature_names
+        self._metadata = metadata
+
+    def _to_arrow_internal(self, timeout: Optional[int] = None) -> pa.Table:
+        return self._run()
+
+    def _to_df_internal(self, timeout: Optional[int] = None) -> pd.DataFrame:
+        return self._run().to_pandas()
+
+    def to_sql(self) -> str:
+        return self._sql
+
+    @property
+    def full_feature_names(self) -> bool:
+        return self._full_feature_names
+
+    @property
+    def on_demand_feature_views(self) -> list[OnDemandFeatureView]:
+        return self._odfvs
+
+    @property
+    def metadata(self) -> Optional[RetrievalMetadata]:
+        return self._metadata
+
+    def persist(self, storage: SavedDatasetStorage, allow_overwrite: bool = False, timeout: Optional[int] = None):
+        source = storage.to_data_source()
+        if not isinstance(source, FileSource):
+            raise UserError(f"{CLASS_PATH} persists to parquet files only, not {type(source).__name__}")
+        target = paths.resolve_in_data_dir(source.path)
+        if target.exists() and not allow_overwrite:
+            raise UserError(f"{target} exists; pass allow_overwrite=True to replace it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.to_arrow(), target)
+
+
+class NbaDuckDBOfflineStore(DuckDBOfflineStore):
+    supports_filter_by_created_timestamp = True
+
+    @staticmethod
+    def get_historical_features(
+        config: RepoConfig,
+        feature_views: list[FeatureView],
+        feature_refs: list[str],
+        entity_df: Union[pd.DataFrame, str, None],
+        registry: BaseRegistry,
+        project: str,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        **kwargs: Any,
+    ) -> RetrievalJob:
+        if not isinstance(entity_df, pd.DataFrame):
+            # Entity-less (start/end date) retrieval: Feast's generic code, our paths.
+            return get_historical_features_ibis(
+                config=config, feature_views=feature_views, feature_refs=feature_refs,
+                entity_df=entity_df, registry=registry, project=project,
+                full_feature_names=full_feature_names, data_source_reader=read_source,
+                data_source_writer=_write_data_source,
+                staging_location=config.offline_store.staging_location,
+                staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
+                filter_by_created_timestamp=filter_by_created_timestamp,
+            )
+        ts_col = offline_utils.infer_event_timestamp_from_entity_df(dict(zip(entity_df.columns, entity_df.dtypes)))
+        for name in ("__row", "__t"):
+            if name in entity_df.columns:
+                raise UserError(f"entity dataframe: column {name!r} is reserved by {CLASS_PATH}; rename it")
+        plans = [_ViewPlan(fv, feature_refs, full_feature_names) for fv in feature_views]
+        for plan in plans:
+            missing = [col for col in plan.key_map.values() if col not in entity_df.columns]
+            if missing:
+                raise UserError(
+                    f"entity dataframe: feature view {plan.fv.name!r} joins on {', '.join(missing)}, which "
+                    f"the entity dataframe lacks (it has {', '.join(map(str, entity_df.columns))}). Add the column."
+                )
+        entity = _entity_arrow(entity_df, ts_col)
+        entity_columns = list(entity_df.columns)
+        odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
+        t = entity.column("__t")
+        metadata = RetrievalMetadata(
+            features=feature_refs,
+            keys=[c for c in entity_columns if c != ts_col],
+            min_event_timestamp=t.to_pandas().min().to_pydatetime() if len(t) else None,
+            max_event_timestamp=t.to_pandas().max().to_pydatetime() if len(t) else None,
+        )
+        created_filter = bool(filter_by_created_timestamp)
+        sql_preview = build_pit_sql(
+            plans, entity_columns, [f"<{p.source.name}>" for p in plans], created_filter
+        )
+
+        def run() -> pa.Table:
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.register("__entity", entity)
+                sources = [_source_relation(p, con, f"__empty_{i}_{uuid.uuid4().hex[:8]}") for i, p in enumerate(plans)]
+                result = con.sql(build_pit_sql(plans, entity_columns, sources, created_filter)).to_arrow_table()
+            finally:
+                con.close()
+            return result
+
+        return NbaRetrievalJob(
+            run, sql_preview,
+            [fv for fv in odfvs if fv.mode != "substrait"],
+            full_feature_names, metadata,
+        )
+
+    @staticmethod
+    def pull_latest_from_table_or_query(
+        config: RepoConfig,
+        data_source: DataSource,
+        join_key_columns: list[str],
+        feature_name_columns: list[str],
+        timestamp_field: str,
+        created_timestamp_column: Optional[str],
+        start_date: datetime,
+        end_date: datetime,
+    ) -> RetrievalJob:
+        return pull_latest_from_table_or_query_ibis(
+            config=config, data_source=data_source, join_key_columns=join_key_columns,
+            feature_name_columns=feature_name_columns, timestamp_field=timestamp_field,
+            created_timestamp_column=created_timestamp_column, start_date=start_date, end_date=end_date,
+            data_source_reader=read_source, data_source_writer=_write_data_source,
+            staging_location=config.offline_store.staging_location,
+            staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
+        )
+
+    @staticmethod
+    def pull_all_from_table_or_query(
+        config: RepoConfig,
+        data_source: DataSource,
+        join_key_columns: list[str],
+        feature_name_columns: list[str],
+        timestamp_field: str,
+        created_timestamp_column: Optional[str] = None,
+        start_date: Optional[datetime] = None,
+        end_date: Optional[datetime] = None,
+    ) -> RetrievalJob:
+        return pull_all_from_table_or_query_ibis(
+            config=config, data_source=data_source, join_key_columns=join_key_columns,
+            feature_name_columns=feature_name_columns, timestamp_field=timestamp_field,
+            created_timestamp_column=created_timestamp_column, start_date=start_date, end_date=end_date,
+            data_source_reader=read_source, data_source_writer=_write_data_source,
+            staging_location=config.offline_store.staging_location,
+            staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
+        )
+
+    def validate_data_source(self, config: RepoConfig, data_source: DataSource) -> None:
+        """At ``feast apply``: a table with partitions must carry the source's time columns.
+
+        A table with no partition yet is fine (a fresh clone applies before any data).
+        """
+        if not isinstance(data_source, FileSource):
+            return super().validate_data_source(config, data_source)
+        files = sorted(glob.glob(resolved_path(data_source)))
+        if not files:
+            return
+        names = pq.read_schema(files[0]).names
+        needed = [c for c in (data_source.timestamp_field, data_source.created_timestamp_column) if c]
+        missing = [c for c in needed if c not in names]
+        if missing:
+            raise UserError(
+                f"data source {data_source.name!r}: {files[0]} has no column {', '.join(missing)} (it has "
+                f"{', '.join(names)}). Rewrite the table with its declared schema (nbafs transform)."
+            )
+
+    def get_table_column_names_and_types_from_data_source(self, config: RepoConfig, data_source: DataSource):
+        if not isinstance(data_source, FileSource):
+            return super().get_table_column_names_and_types_from_data_source(config, data_source)
+        files = sorted(glob.glob(resolved_path(data_source)))
+        schema = pq.read_schema(files[0]) if files else _empty_table_for(data_source).schema
+        return [(f.name, str(f.type)) for f in schema]
+
+    @staticmethod
+    def offline_write_batch(config: RepoConfig, feature_view: FeatureView, table: pa.Table, progress):
+        raise UserError(
+            f"feature view {feature_view.name!r}: the warehouse tables are written by the transformations "
+            f"(nbafs transform), not pushed through Feast; write the table with warehouse.storage instead."
+        )

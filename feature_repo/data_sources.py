@@ -1,0 +1,94 @@
+"""Data sources: one per warehouse table that Feast reads (the tables with an event time).
+
+The table list, descriptions and time columns come from ``warehouse/schema.py``
+(``Table.event_timestamp``); nothing is declared twice. Every source uses
+``event_timestamp`` as its event time (when the row's facts became known) and
+``created_at`` as its created timestamp (when the row was written), which training
+retrieval honours with ``filter_by_created_timestamp``.
+
+The active profile (``nbafs/profile.py``, switch ``NBAFS_PROFILE``) picks the kind:
+
+- local: a ``FileSource`` over the table's parquet partitions. Its path is relative
+  (``warehouse/<dataset>/<table>/*.parquet``) and resolved under NBAFS_DATA_DIR by our
+  offline store, so the registry is identical whichever data directory is in use.
+- prod: a ``BigQuerySource`` on ``<NBAFS_GCP_PROJECT>.<dataset>.<table>``, the same
+  dataset and table names as upstream.
+
+Sources are named after their table (``nba_analytics.player_game_summary``).
+"""
+from __future__ import annotations
+
+import os
+
+from feast import BigQuerySource, FileSource
+from feast.data_format import ParquetFormat
+from feast.data_source import DataSource
+
+from nbafs import profile
+from nbafs.errors import UserError
+from warehouse.schema import ALL_TABLES, Table
+from warehouse.storage import relative_glob
+
+GCP_PROJECT_ENV = "NBAFS_GCP_PROJECT"
+OWNER = "data-platform@nba-feature-store"
+CREATED_AT = "created_at"
+
+FEAST_TABLES: tuple[Table, ...] = tuple(t for t in ALL_TABLES if t.event_timestamp)
+
+
+def _tags(table: Table) -> dict[str, str]:
+    return {"dataset": table.dataset, "table": table.name, "grain": ",".join(table.grain)}
+
+
+def file_source(table: Table) -> FileSource:
+    return FileSource(
+        name=table.fqn,
+        path=relative_glob(table),
+        file_format=ParquetFormat(),
+        timestamp_field=table.event_timestamp,
+        created_timestamp_column=CREATED_AT,
+        description=table.description,
+        owner=OWNER,
+        tags=_tags(table),
+    )
+
+
+def gcp_project() -> str:
+    project = os.environ.get(GCP_PROJECT_ENV, "").strip()
+    if not project:
+        raise UserError(
+            f"the prod profile reads BigQuery tables <project>.<dataset>.<table>: set {GCP_PROJECT_ENV} "
+            f"to the GCP project that holds the nba_raw/nba_analytics/nba_precompute datasets."
+        )
+    return project
+
+
+def bigquery_source(table: Table, project: str) -> BigQuerySource:
+    # No date_partition_column: Feast would prune on game_date between the event times'
+    # dates, but a box score's event time is the day after its game_date, so the first
+    # day's rows would be pruned away.
+    return BigQuerySource(
+        name=table.fqn,
+        table=f"{project}.{table.dataset}.{table.name}",
+        timestamp_field=table.event_timestamp,
+        created_timestamp_column=CREATED_AT,
+        description=table.description,
+        owner=OWNER,
+        tags=_tags(table),
+    )
+
+
+def build_sources(profile_name: str) -> dict[str, DataSource]:
+    """Every Feast source of a profile, by table name (``dataset.table``)."""
+    if profile_name == "prod":
+        project = gcp_project()
+        return {t.fqn: bigquery_source(t, project) for t in FEAST_TABLES}
+    return {t.fqn: file_source(t) for t in FEAST_TABLES}
+
+
+SOURCES = build_sources(profile.active())
+
+player_game_summary_source = SOURCES["nba_analytics.player_game_summary"]
+upcoming_player_game_context_source = SOURCES["nba_analytics.upcoming_player_game_context"]
+player_points_line_consensus_source = SOURCES["nba_analytics.player_points_line_consensus"]
+player_composite_factors_source = SOURCES["nba_precompute.player_composite_factors"]

@@ -1,0 +1,48 @@
+"""Feature services: the model's fixed feature list.
+
+``player_points_v1`` serves ``catalog.PLAYER_POINTS_V1`` (index 8 is ``usage_spike_score``,
+where the old system's feature array had it). A feature with a ``request_time_view`` is
+served from that on-demand view (``usage_spike_score`` from ``usage_spike``), every other
+from its batch view.
+
+Feast groups a service's features by view, so the columns Feast returns are not in the
+declared order. ``serving/training_set.py`` and ``serving/online.py`` reorder to
+``PLAYER_POINTS_V1``; use those, or :func:`feature_repo.catalog` order yourself, whenever
+the position matters.
+"""
+from __future__ import annotations
+
+from feast import FeatureService
+
+from feature_repo import catalog
+from feature_repo.feature_views import FEATURE_VIEWS
+from feature_repo.on_demand_features import line_relative, usage_spike
+
+ON_DEMAND = {v.name: v for v in (usage_spike, line_relative)}
+
+
+def serving_view(feature_name: str) -> str:
+    """The view a feature service reads a feature from."""
+    f = catalog.feature(feature_name)
+    return f.request_time_view or f.view
+
+
+def projections(order: tuple[str, ...]) -> list:
+    """One projection per view, views in order of first use, features in declared order."""
+    by_view: dict[str, list[str]] = {}
+    for name in order:
+        by_view.setdefault(serving_view(name), []).append(name)
+    views = {**FEATURE_VIEWS, **ON_DEMAND}
+    return [views[v][names] for v, names in by_view.items()]
+
+
+player_points_v1 = FeatureService(
+    name="player_points_v1",
+    features=projections(catalog.PLAYER_POINTS_V1),
+    description=(
+        "Player points model, v1: features in the fixed order of feature_repo/catalog.py "
+        "PLAYER_POINTS_V1 (index 8 = usage_spike_score). Request field: line_offered."
+    ),
+    owner="player-props@nba-feature-store",
+    tags={"order": ",".join(catalog.PLAYER_POINTS_V1)},
+)

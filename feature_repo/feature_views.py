@@ -1,0 +1,88 @@
+"""Batch feature views: one per warehouse table the model reads.
+
+Each view's features, types, descriptions and owners come from ``feature_repo/catalog.py``
+(``Feature.view``); this module adds what only Feast needs: the entity, the source and
+the ttl, the longest a row may be served after its event time.
+
+| view | table | entity | ttl | why |
+|---|---|---|---|---|
+| player_game_summary | nba_analytics.player_game_summary | player | 10 days | his most recent game; the gap between two games can be long (All-Star break, rest, minor injuries), but a game older than that is no longer "the last game" |
+| upcoming_player_game_context | nba_analytics.upcoming_player_game_context | player | 1 day | a row describes one game and is known from 06:00 UTC on its date: it serves that whole game day, never the next one |
+| player_composite_factors | nba_precompute.player_composite_factors | player | 1 day | same grain and timing as the context |
+| player_points_line | nba_analytics.player_points_line_consensus | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from feast import FeatureView, Field
+from feast.types import Bool, Float64, Int64, PrimitiveFeastType
+
+from feature_repo import catalog
+from feature_repo.data_sources import (
+    player_composite_factors_source,
+    player_game_summary_source,
+    player_points_line_consensus_source,
+    upcoming_player_game_context_source,
+)
+from feature_repo.entities import game, player
+
+FEAST_TYPES: dict[str, PrimitiveFeastType] = {"Float64": Float64, "Int64": Int64, "Bool": Bool}
+OWNER = "player-props@nba-feature-store"
+
+
+def field(feature: catalog.Feature) -> Field:
+    """A Feast Field for a catalog feature: type, description and owner from the catalog."""
+    return Field(
+        name=feature.name,
+        dtype=FEAST_TYPES[feature.dtype],
+        description=feature.description,
+        tags={"owner": feature.owner, **feature.tags},
+    )
+
+
+def fields_of(view: str) -> list[Field]:
+    features = catalog.features_of_view(view)
+    if not features:
+        raise KeyError(f"feature_repo/catalog.py declares no feature for view {view!r}")
+    return [field(f) for f in features]
+
+
+def _view(name: str, entities, source, ttl: timedelta, description: str) -> FeatureView:
+    return FeatureView(
+        name=name,
+        entities=entities,
+        ttl=ttl,
+        schema=fields_of(name),
+        source=source,
+        online=True,
+        description=description,
+        owner=OWNER,
+        tags={"table": source.name},
+    )
+
+
+player_game_summary = _view(
+    "player_game_summary", [player], player_game_summary_source, timedelta(days=10),
+    "The player's most recent game (known from 06:00 UTC the day after it was played).",
+)
+
+upcoming_player_game_context = _view(
+    "upcoming_player_game_context", [player], upcoming_player_game_context_source, timedelta(days=1),
+    "Rolling form and schedule context of the player's game of the day, built only from earlier games.",
+)
+
+player_composite_factors = _view(
+    "player_composite_factors", [player], player_composite_factors_source, timedelta(days=1),
+    "Composite factors (season usage, usage spike, form ratios) of the player's game of the day.",
+)
+
+player_points_line = _view(
+    "player_points_line", [player, game], player_points_line_consensus_source, timedelta(hours=18),
+    "Consensus (median across books) points line for the player's game, at the latest snapshot.",
+)
+
+FEATURE_VIEWS: dict[str, FeatureView] = {
+    v.name: v
+    for v in (player_game_summary, upcoming_player_game_context, player_composite_factors, player_points_line)
+}
