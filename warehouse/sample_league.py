@@ -24,13 +24,13 @@ Per player and team game (index ``k``: the team's k-th game) this module also de
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
+from warehouse.names import normalize
 from warehouse.sample_names import FIRST_NAMES, LAST_NAMES, SUFFIXES
+from warehouse.teams import TEAMS
 
 ROSTER = 15
 STAR, STARTER, ROTATION, BENCH = 0, 1, 2, 3
@@ -40,24 +40,8 @@ MIN_AVAILABLE = 8
 
 
 def team_codes() -> list[str]:
-    """The 30 NBA three-letter codes, from warehouse.teams when it exists."""
-    try:
-        from warehouse import teams  # declared once there
-    except ImportError:
-        return list(_FALLBACK_CODES)
-    return [t.abbr for t in teams.TEAMS]
-
-
-_FALLBACK_CODES = (
-    "ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL", "MEM",
-    "MIA", "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS",
-)
-
-
-def normalize_name(name: str) -> str:
-    """``player_lookup``: lower case letters and digits only, accents folded (Jović -> jovic)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", ascii_name.lower())
+    """The 30 NBA three-letter codes, in warehouse.teams' order."""
+    return [t.abbr for t in TEAMS]
 
 
 @dataclass(frozen=True)
@@ -100,11 +84,11 @@ def _names(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         name = f"{FIRST_NAMES[rng.integers(len(FIRST_NAMES))]} {LAST_NAMES[rng.integers(len(LAST_NAMES))]}"
         if rng.random() < 0.04:
             name += " " + SUFFIXES[rng.integers(len(SUFFIXES))]
-        key = normalize_name(name)
+        key = normalize(name)
         if key not in seen:
             seen.add(key)
             names.append(name)
-    return np.array(names, dtype=object), np.array([normalize_name(x) for x in names], dtype=object)
+    return np.array(names, dtype=object), np.array([normalize(x) for x in names], dtype=object)
 
 
 def build(n_teams: int, rng: np.random.Generator) -> League:

@@ -1,8 +1,8 @@
 """Name lists for the synthetic sample season's players (made-up, plausible NBA-style names).
 
-A few names carry what real names carry and ``player_lookup`` must survive: accents
-(``Jović``), apostrophes (``De'Andre``), hyphens (``Gilmore-Reyes``) and suffixes
-(``Jr.``, ``II``, ``III``, kept as letters in the lookup).
+A few names carry what real names carry and ``player_lookup`` (warehouse.names.normalize)
+must survive: accents (``Jović``), apostrophes (``De'Andre``), hyphens
+(``Gilmore-Reyes``) and suffixes (``Jr.``, ``II``, ``III``, kept as letters in the lookup).
 """
 from __future__ import annotations
 

@@ -1,0 +1,315 @@
+"""The synthetic sample season (``nbafs generate``): what the demo and most tests run on.
+
+Protects: determinism, validity against the declared schemas, internal consistency of
+box scores (team rows = sums of player rows, minutes, points identity, shooting counts),
+the schedule's shape (games per team, one a day, back-to-backs, holidays), the realism
+the features depend on (usage distribution, a teammate's usage spike when the star sits,
+lines that track points and are known before tip-off), the time columns (created_at
+before the box score is known, except the late corrections) and replace-mode writes.
+
+Storage tests write a small league into a fresh NBAFS_DATA_DIR (``data_dir``); the
+statistical tests use the full 30-team, 82-game season built in memory once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbafs import cli, paths, timeline
+from nbafs.errors import UserError
+from warehouse import sample_schedule, storage
+from warehouse.sample_season import build, generate
+from warehouse.schema import BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, RAW_TABLES, SCHEDULE, TEAM_BOXSCORES
+
+SMALL = dict(n_teams=6, games_per_team=20)
+PLAYERS, TEAMS, GAMES, LINES = (t.fqn for t in (BDL_PLAYER_BOXSCORES, TEAM_BOXSCORES, SCHEDULE, ODDS_API_PLAYER_POINTS_PROPS))
+
+
+@pytest.fixture(scope="module")
+def full() -> dict[str, pd.DataFrame]:
+    """The default season (30 teams, 82 games, seed 0), in memory."""
+    return build()
+
+
+def _files_digest() -> dict[str, str]:
+    root = paths.warehouse_dir()
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.parquet"))}
+
+
+def _usage(players: pd.DataFrame, teams: pd.DataFrame) -> pd.Series:
+    """Per-game usage rate (DESIGN.md formula); NaN where the player did not play."""
+    t = teams.rename(columns={c: f"team_{c}" for c in ("minutes", "fga", "fta", "turnovers")})
+    m = players.merge(t[["game_id", "team_abbr", "team_minutes", "team_fga", "team_fta", "team_turnovers"]],
+                      on=["game_id", "team_abbr"], validate="many_to_one")
+    used = m.fga + 0.44 * m.fta + m.turnovers
+    team_used = m.team_fga + 0.44 * m.team_fta + m.team_turnovers
+    usage = 100 * used * (m.team_minutes / 5) / (m.minutes * team_used)
+    return usage.where(m.minutes > 0).set_axis(players.index)
+
+
+# --- storage --------------------------------------------------------------------------
+
+def test_same_seed_writes_byte_identical_tables_and_another_seed_does_not(data_dir):
+    generate(seed=3, **SMALL)
+    first = _files_digest()
+    generate(seed=3, **SMALL)
+    assert _files_digest() == first
+    generate(seed=4, **SMALL)
+    other = _files_digest()
+    assert other != first
+    changed = [f for f in first if other.get(f) != first[f]]
+    assert any("bdl_player_boxscores" in f for f in changed)
+
+
+def test_written_tables_match_their_declarations_and_the_counts_returned(data_dir):
+    written = generate(seed=1, **SMALL)
+    assert set(written) == {t.fqn for t in RAW_TABLES}
+    for table in RAW_TABLES:
+        data = storage.read_table(table)
+        assert data.schema.equals(table.arrow_schema()), table.fqn
+        assert data.num_rows == written[table.fqn] > 0, table.fqn
+        if "source" in table.column_names:
+            assert set(data.column("source").to_pylist()) == {"sample"}, table.fqn
+
+
+def test_generating_again_replaces_the_season_and_leaves_other_seasons_alone(data_dir):
+    generate(season="2024-25", seed=0, **SMALL)
+    generate(season="2025-26", seed=0, **SMALL)
+    long_days = storage.partitions(BDL_PLAYER_BOXSCORES)
+    generate(season="2025-26", seed=0, n_teams=4, games_per_team=8)
+    con = storage.connect()
+    for table in RAW_TABLES:
+        days = storage.partitions(table)
+        seasons = {timeline.season_of(d) for d in days}
+        assert seasons == {"2024-25", "2025-26"}, table.fqn
+    short_end = con.execute("SELECT max(game_date) FROM nba_raw.schedule WHERE season = '2025-26'").fetchone()[0]
+    assert max(d for d in storage.partitions(BDL_PLAYER_BOXSCORES) if timeline.season_of(d) == "2025-26") == short_end
+    assert short_end < max(long_days)
+    teams = {r[0] for r in con.execute(
+        "SELECT DISTINCT team_abbr FROM nba_raw.team_boxscores WHERE game_date >= DATE '2025-08-01'").fetchall()}
+    assert len(teams) == 4
+
+
+def test_cli_generate_prints_rows_per_table_and_rejects_bad_options(data_dir, capsys):
+    assert cli.main(["generate", "--seed", "2", "--teams", "4", "--games-per-team", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "nba_raw.bdl_player_boxscores" in out and "rows" in out
+    assert cli.main(["generate", "--teams", "5"]) == 1
+    assert "even number of teams" in capsys.readouterr().err
+    with pytest.raises(UserError, match="season label"):
+        generate(season="2025")
+    with pytest.raises(UserError, match="games-per-team"):
+        generate(games_per_team=90, n_teams=4)
+
+
+# --- schedule -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_teams,games", [(30, 82), (6, 20)])
+def test_schedule_every_team_plays_its_games_at_most_once_a_day_home_and_away_balanced(full, n_teams, games):
+    sched = full[GAMES] if n_teams == 30 else build(seed=5, n_teams=n_teams, games_per_team=games)[GAMES]
+    long = pd.concat([
+        sched.assign(team=sched.home_team_abbr, home=True),
+        sched.assign(team=sched.away_team_abbr, home=False),
+    ])
+    per_team = long.groupby("team").size()
+    assert len(per_team) == n_teams and (per_team == games).all()
+    assert long.groupby(["team", "game_date"]).size().max() == 1
+    homes = long.groupby("team").home.sum()
+    assert (homes - games / 2).abs().max() <= 1
+    assert sched.game_id.str.fullmatch(r"00225\d{5}").all() and sched.game_id.is_unique
+    assert (sched.sort_values("game_id").game_date.diff().dropna() >= pd.Timedelta(0)).all()
+
+
+def test_full_schedule_spans_october_to_april_with_realistic_back_to_backs_and_holidays(full):
+    sched = full[GAMES]
+    dates = pd.to_datetime(sched.game_date)
+    assert dates.min() == pd.Timestamp("2025-10-21")
+    assert pd.Timestamp("2026-04-05") <= dates.max() <= pd.Timestamp("2026-04-19")
+    for holiday in ("2025-11-27", "2025-12-24", "2026-02-15"):
+        assert pd.Timestamp(holiday) not in set(dates)
+    long = pd.concat([sched.assign(team=sched.home_team_abbr), sched.assign(team=sched.away_team_abbr)])
+    long["game_date"] = pd.to_datetime(long.game_date)
+    b2b = long.sort_values("game_date").groupby("team").game_date.apply(lambda d: int((d.diff().dt.days == 1).sum()))
+    assert 11 <= b2b.mean() <= 16 and b2b.min() >= 6
+    three_in_three = long.sort_values("game_date").groupby("team").game_date.apply(
+        lambda d: int((d.diff(2).dt.days == 2).sum()))
+    assert three_in_three.sum() == 0
+
+
+def test_tipoff_is_evening_eastern_on_the_game_date(full):
+    sched = full[GAMES]
+    local = pd.to_datetime(sched.tipoff_at).dt.tz_convert(timeline.EASTERN)
+    assert (local.dt.date == pd.to_datetime(sched.game_date).dt.date).all()
+    hours = local.dt.hour + local.dt.minute / 60
+    assert hours.between(19, 22.5).all()
+
+
+def test_short_seasons_are_proportionally_shorter():
+    days = sample_schedule.game_days("2025-26", 20)
+    assert days[0] == dt.date(2025, 10, 21)
+    assert 38 <= (days[-1] - days[0]).days <= 46
+
+
+# --- box scores -----------------------------------------------------------------------
+
+def test_team_rows_are_the_exact_sums_of_their_player_rows(full):
+    players, teams = full[PLAYERS], full[TEAMS]
+    cols = ["points", "fgm", "fga", "fta", "ftm", "turnovers", "oreb", "dreb"]
+    sums = players.groupby(["game_id", "team_abbr"])[cols + ["minutes"]].sum().reset_index()
+    m = teams.merge(sums, on=["game_id", "team_abbr"], suffixes=("", "_sum"), validate="one_to_one")
+    assert len(m) == len(teams) == 2 * len(full[GAMES])
+    for c in cols:
+        assert (m[c] == m[f"{c}_sum"]).all(), c
+    assert np.allclose(m.minutes, m.minutes_sum, atol=1e-9)
+
+
+def test_team_minutes_are_240_plus_25_per_overtime_and_both_teams_agree(full):
+    teams = full[TEAMS]
+    overtimes = (teams.minutes - 240) / 25
+    assert (overtimes == overtimes.round()).all() and (overtimes >= 0).all()
+    assert 0.03 <= (overtimes > 0).mean() <= 0.10
+    assert (teams.groupby("game_id").minutes.nunique() == 1).all()
+
+
+def test_box_score_counts_are_consistent(full):
+    p = full[PLAYERS]
+    assert (p.points == 2 * p.fgm + p.fg3m + p.ftm).all()
+    assert (p.fgm <= p.fga).all() and (p.fg3m <= p.fg3a).all() and (p.fg3a <= p.fga).all()
+    assert (p.fg3m <= p.fgm).all() and (p.ftm <= p.fta).all()
+    assert (p.rebounds == p.oreb + p.dreb).all() and (p.personal_fouls <= 6).all()
+    dnp = p[p.minutes == 0]
+    assert len(dnp) and (dnp[["points", "fga", "fta", "turnovers", "rebounds", "assists"]] == 0).all().all()
+    assert p.player_lookup.str.fullmatch(r"[a-z0-9]+").all()
+    assert p.groupby("player_lookup").team_abbr.nunique().max() == 1
+
+
+def test_team_totals_look_like_the_nba(full):
+    t = full[TEAMS]
+    assert 108 <= t.points.mean() <= 122
+    assert 84 <= t.fga.mean() <= 94 and 19 <= t.fta.mean() <= 28 and 11 <= t.turnovers.mean() <= 16
+    p = full[PLAYERS]
+    played = p[p.minutes > 0].groupby(["game_id", "team_abbr"]).size()
+    assert 9.5 <= played.mean() <= 12.5 and played.min() >= 8
+
+
+def test_rosters_have_about_fifteen_players_a_team_and_leaders_score_like_stars(full):
+    p = full[PLAYERS]
+    assert p.player_lookup.nunique() == 30 * 15
+    played = p[p.minutes > 0]
+    per_player = played.groupby("player_lookup").agg(gp=("points", "size"), ppg=("points", "mean"), mpg=("minutes", "mean"))
+    leaders = per_player[per_player.gp >= 50].ppg.nlargest(5)
+    assert 26 <= leaders.iloc[0] <= 37 and leaders.iloc[-1] >= 24
+    top_minutes = per_player[per_player.gp >= 50].mpg.nlargest(30)
+    assert top_minutes.median() <= 38.5
+
+
+def test_season_usage_of_regular_players_is_nba_like(full):
+    """Basketball-Reference season USG% (player and team season sums) for regulars."""
+    p, t = full[PLAYERS], full[TEAMS]
+    ps = p.groupby(["player_lookup", "team_abbr"])[["minutes", "fga", "fta", "turnovers"]].sum()
+    ts = t.groupby("team_abbr")[["minutes", "fga", "fta", "turnovers"]].sum()
+    ps = ps.join(ts, on="team_abbr", rsuffix="_team")
+    ps = ps[ps.minutes >= 500]
+    usage = 100 * (ps.fga + 0.44 * ps.fta + ps.turnovers) * (ps.minutes_team / 5) / (
+        ps.minutes * (ps.fga_team + 0.44 * ps.fta_team + ps.turnovers_team))
+    assert len(usage) >= 200
+    assert 18 <= usage.mean() <= 22
+    assert usage.max() < 45 and usage.min() > 5
+    assert usage.quantile(0.95) >= 27  # the stars
+
+
+def test_absences_exist_and_a_starter_s_usage_rises_when_the_star_sits(full):
+    p, t = full[PLAYERS].copy(), full[TEAMS]
+    p["usage"] = _usage(p, t)
+    played = p[p.minutes > 0]
+    season = played.groupby(["team_abbr", "player_lookup"]).agg(min=("minutes", "sum"), usage=("usage", "mean"))
+    season = season[season["min"] >= 800].reset_index()
+    star = season.sort_values("usage").groupby("team_abbr").tail(1).set_index("team_abbr").player_lookup
+    games_per_team = t.groupby("team_abbr").size()
+    star_games = played[played.player_lookup.isin(star)].groupby("team_abbr").game_id.apply(set)
+    absent = {team: set(t[t.team_abbr == team].game_id) - star_games[team] for team in star.index}
+    assert sum(map(len, absent.values())) > 0.03 * games_per_team.sum()  # stars miss games
+
+    # everyone: some players with a season of games have none for some of their team's games
+    appearances = p.groupby("player_lookup").size()
+    assert (appearances < 82).mean() > 0.3
+
+    diffs = []
+    for team, out_games in absent.items():
+        if len(out_games) < 3:
+            continue
+        starters = season[(season.team_abbr == team) & (season.player_lookup != star[team])].nlargest(4, "min")
+        for lookup in starters.player_lookup:
+            rows = played[played.player_lookup == lookup]
+            sat = rows.game_id.isin(out_games)
+            if sat.sum() >= 2 and (~sat).sum() >= 10:
+                diffs.append(rows.usage[sat].mean() - rows.usage[~sat].mean())
+    assert len(diffs) >= 20
+    assert np.mean(diffs) > 1.5 and np.mean(np.array(diffs) > 0) > 0.7
+
+
+# --- time columns ---------------------------------------------------------------------
+
+def test_box_scores_are_written_before_they_are_known_except_a_few_late_corrections(full):
+    for fqn in (PLAYERS, TEAMS):
+        rows = full[fqn]
+        known_at = {d: timeline.box_score_known_at(d) for d in pd.to_datetime(rows.game_date.unique()).date}
+        known = pd.to_datetime(pd.to_datetime(rows.game_date).dt.date.map(known_at), utc=True)
+        created = pd.to_datetime(rows.created_at)
+        late = created > known
+        tipoff = pd.to_datetime(full[GAMES].set_index("game_id").tipoff_at).reindex(rows.game_id).to_numpy()
+        assert (created.to_numpy() > tipoff).all()  # written after tip-off
+        if fqn == PLAYERS:
+            assert 10 <= late.sum() <= 80
+        else:
+            assert 1 <= late.sum() <= 40
+        delay = (created[late] - known[late])
+        assert (delay >= pd.Timedelta(hours=18)).all() and (delay <= pd.Timedelta(days=3)).all()
+
+
+def test_small_leagues_also_have_late_corrections(data_dir):
+    generate(seed=0, **SMALL)
+    con = storage.connect()
+    late = con.execute(
+        "SELECT count(*) FROM nba_raw.bdl_player_boxscores "
+        "WHERE created_at > CAST(game_date + INTERVAL 1 DAY AS TIMESTAMP) + INTERVAL 6 HOUR"
+    ).fetchone()[0]
+    assert late >= 2
+
+
+def test_schedule_is_written_before_the_season(full):
+    sched = full[GAMES]
+    assert (pd.to_datetime(sched.created_at) < pd.Timestamp("2025-10-01", tz="UTC")).all()
+
+
+# --- betting lines --------------------------------------------------------------------
+
+def test_lines_are_snapshots_before_tip_off_from_several_books(full):
+    lines, sched = full[LINES], full[GAMES]
+    m = lines.merge(sched[["game_id", "tipoff_at"]], on="game_id", validate="many_to_one")
+    assert (m.snapshot_at < m.tipoff_at).all()
+    assert (m.created_at == m.snapshot_at).all()
+    assert (pd.to_datetime(m.snapshot_at).dt.date == pd.to_datetime(m.game_date).dt.date).all()
+    assert lines.bookmaker.nunique() == 6
+    assert ((lines.points_line * 2) % 1 == 0).all() and (lines.points_line > 0).all()
+    prices = pd.concat([lines.over_price, lines.under_price])
+    assert prices.median() == pytest.approx(-110, abs=4)
+    assert ((prices <= -100) | (prices >= 100)).all()
+    spread = lines.groupby(["game_id", "player_lookup"]).points_line.agg(lambda s: s.max() - s.min())
+    assert spread.max() <= 2 and spread.mean() >= 0.3
+    per_team_game = lines.groupby(["game_id", "player_lookup"]).size().groupby(level=0).size() / 2
+    assert 4 <= per_team_game.mean() <= 10
+
+
+def test_consensus_line_tracks_the_points_scored(full):
+    lines, p = full[LINES], full[PLAYERS]
+    consensus = lines.groupby(["game_id", "player_lookup"]).points_line.median().rename("line").reset_index()
+    m = consensus.merge(p[p.minutes > 0][["game_id", "player_lookup", "points"]], on=["game_id", "player_lookup"])
+    assert len(m) > 0.95 * len(consensus)  # quoted players almost always play
+    assert abs((m.points - m.line).mean()) < 1.5
+    assert np.corrcoef(m.line, m.points)[0, 1] > 0.5
+    assert (m.points - m.line).abs().median() < 6
