@@ -7,10 +7,12 @@ How it is built (deterministic for a numpy Generator):
    ``games_per_team`` games and opponents are spread evenly.
 2. Home and away: the games are oriented along closed trails of the match graph, which
    gives every team as many home as away games (one apart when the count is odd).
-3. Days: round ``r`` is aimed at the ``r``-th fraction of the game days with some jitter,
-   then each game takes the nearest day on which neither team already plays and neither
-   would play three days in a row. The jitter is what makes back-to-backs (about 12-15 per
-   team over 82 games, as in the NBA).
+3. Days: round ``r`` is aimed at the ``r``-th fraction of the game days with some jitter
+   (round 0 on opening night, the last round on the last day), then each game takes the
+   nearest day on which neither team already plays and neither would play three days in
+   a row. The jitter is what makes back-to-backs; a game moves
+   up to 3 days rather than give a team more than 14 (over 82 games), so teams have about
+   12-15 each, as in the NBA.
 4. Calendar: a full season runs from the Tuesday on or after Oct 20 to about Apr 12 (a
    shorter season is proportionally shorter); no games on Thanksgiving, on the NBA Cup
    final (third Tuesday of December), on Christmas Eve, nor in the All-Star break.
@@ -35,7 +37,8 @@ FULL_SEASON_DAYS = 174  # Oct 21 .. Apr 12 inclusive, as in 2025-26
 TIPOFF_MINUTES_ET = np.array([19 * 60, 19 * 60 + 30, 20 * 60, 21 * 60, 22 * 60, 22 * 60 + 30])
 TIPOFF_WEIGHTS = np.array([0.34, 0.30, 0.16, 0.06, 0.10, 0.04])
 
-JITTER = 0.27  # half-width of a game's jitter around its round, in rounds (tuned: ~13 back-to-backs per team)
+MAX_BACK_TO_BACKS = 14  # per team over 82 games: a game moves up to 3 days to avoid one more
+JITTER = 0.36  # half-width of a game's jitter around its round, in rounds (with the quota: ~14 back-to-backs a team)
 
 
 @dataclass(frozen=True)
@@ -146,31 +149,48 @@ def assign_days(round_of_game: np.ndarray, pairs: np.ndarray, n_rounds: int, day
     """Index into ``days`` for every game: near its round's target, one game a day per team, no 3 in 3."""
     n_days = len(days)
     ordinals = np.array([d.toordinal() for d in days])
-    target = (round_of_game + 0.5 + rng.uniform(-JITTER, JITTER, len(pairs))) * n_days / n_rounds - 0.5
+    spacing = (n_days - 1) / max(n_rounds - 1, 1)  # the first round on opening night, the last on the last day
+    target = (round_of_game + rng.uniform(-JITTER, JITTER, len(pairs))) * spacing
     plays = np.zeros((n_teams, n_days), dtype=bool)
-    day_of_game = np.empty(len(pairs), dtype=np.int64)
+    b2b = np.zeros(n_teams, dtype=np.int64)
+    quota = MAX_BACK_TO_BACKS * n_rounds / FULL_SEASON_GAMES
+    day_index = {o: i for i, o in enumerate(ordinals)}
 
-    def ok(team: int, i: int) -> bool:
+    def neighbours(team: int, i: int) -> int:
+        """Games the team plays the calendar day before and after day i."""
+        o = ordinals[i]
+        return sum(plays[team, day_index[o + d]] for d in (-1, 1) if o + d in day_index)
+
+    def ok(team: int, i: int, strict: bool) -> bool:
         if plays[team, i]:
             return False
         o = ordinals[i]
         # would the team play three calendar days in a row?
-        near = [j for j in range(max(0, i - 2), min(n_days, i + 3)) if j != i and plays[team, j]]
-        cal = sorted([o] + [ordinals[j] for j in near if abs(ordinals[j] - o) <= 2])
-        return not any(cal[k + 2] - cal[k] == 2 for k in range(len(cal) - 2))
+        near = [ordinals[j] for j in range(max(0, i - 2), min(n_days, i + 3)) if j != i and plays[team, j]]
+        cal = sorted([o] + [x for x in near if abs(x - o) <= 2])
+        if any(cal[k + 2] - cal[k] == 2 for k in range(len(cal) - 2)):
+            return False
+        return not (strict and b2b[team] >= quota and neighbours(team, i))
 
+    day_of_game = np.empty(len(pairs), dtype=np.int64)
     for g in np.argsort(target, kind="stable"):
         a, b = pairs[g]
-        t = float(np.clip(target[g], 0, n_days - 1))
-        base = int(round(t))
-        for step in range(2 * n_days):
-            i = base + (step + 1) // 2 * (1 if step % 2 else -1) if step else base
-            if 0 <= i < n_days and ok(a, i) and ok(b, i):
+        base = int(round(float(np.clip(target[g], 0, n_days - 1))))
+        chosen = None
+        for strict, reach in ((True, 3), (False, n_days)):  # first near its target without a b2b over quota
+            for step in range(2 * reach + 1):
+                i = base + (step + 1) // 2 * (1 if step % 2 else -1)
+                if 0 <= i < n_days and ok(a, i, strict) and ok(b, i, strict):
+                    chosen = i
+                    break
+            if chosen is not None:
                 break
-        else:  # pragma: no cover - the calendar has at least games_per_team + 1 days
+        if chosen is None:  # pragma: no cover - the calendar has at least games_per_team + 1 days
             raise RuntimeError("could not fit the schedule into the calendar")
-        plays[a, i] = plays[b, i] = True
-        day_of_game[g] = i
+        b2b[a] += neighbours(a, chosen)
+        b2b[b] += neighbours(b, chosen)
+        plays[a, chosen] = plays[b, chosen] = True
+        day_of_game[g] = chosen
     return day_of_game
 
 

@@ -50,10 +50,13 @@ from warehouse.validate import conform
 SOURCE = "sample"
 
 
-def _check(season: str, n_teams: int, games_per_team: int) -> None:
+def _check(season: str, n_teams: int, games_per_team: int, start: dt.date | None) -> None:
     m = re.fullmatch(r"(\d{4})-(\d{2})", season)
     if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
         raise UserError(f"--season: expected a season label like 2025-26, got {season!r}")
+    if start is not None and timeline.season_of(start) != season:
+        raise UserError(f"start {start} is in season {timeline.season_of(start)}, not {season}; "
+                        f"pick a date from August {m.group(1)} to July 20{m.group(2)}")
     n_codes = len(sample_league.team_codes())
     if not (2 <= n_teams <= n_codes) or n_teams % 2:
         raise UserError(f"--teams: expected an even number of teams from 2 to {n_codes}, got {n_teams}")
@@ -69,7 +72,7 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
 
     Box score frames carry helper columns starting with ``_`` that the tables do not have.
     """
-    _check(season, n_teams, games_per_team)
+    _check(season, n_teams, games_per_team, start)
     rng = np.random.default_rng(seed)
     schedule = sample_schedule.build(season, n_teams, games_per_team, start, rng)
     league = sample_league.build(n_teams, rng)
@@ -79,7 +82,9 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
     lines = sample_lines.simulate(league, avail, schedule, tg, players, rng)
 
     codes = np.array(league.teams, dtype=object)
-    y = sample_schedule.season_start_year(season)
+    # the league publishes the schedule in mid August (at least a week before opening night)
+    first = schedule.game_date.min().astype(dt.date)
+    release = min(dt.date(sample_schedule.season_start_year(season), 8, 14), first - dt.timedelta(days=7))
     schedule_df = pd.DataFrame({
         "game_id": schedule.game_id,
         "game_date": schedule.game_date,
@@ -87,7 +92,7 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
         "home_team_abbr": codes[schedule.home],
         "away_team_abbr": codes[schedule.away],
         "tipoff_at": schedule.tipoff_at,
-        "created_at": pd.Timestamp(dt.datetime(y, 8, 14, 17, 0), tz="UTC"),
+        "created_at": pd.Timestamp(dt.datetime.combine(release, dt.time(17)), tz="UTC"),
     })
     return {
         SCHEDULE.fqn: schedule_df,
