@@ -299,7 +299,8 @@ def test_lines_are_snapshots_before_tip_off_from_several_books(full):
     prices = pd.concat([lines.over_price, lines.under_price])
     assert prices.median() == pytest.approx(-110, abs=4)
     assert ((prices <= -100) | (prices >= 100)).all()
-    spread = lines.groupby(["game_id", "player_lookup"]).points_line.agg(lambda s: s.max() - s.min())
+    by_player = lines.groupby(["game_id", "player_lookup"]).points_line
+    spread = by_player.max() - by_player.min()
     assert spread.max() <= 2 and spread.mean() >= 0.3
     per_team_game = lines.groupby(["game_id", "player_lookup"]).size().groupby(level=0).size() / 2
     assert 4 <= per_team_game.mean() <= 10

@@ -3,7 +3,8 @@
 Vectorized over [team game, roster slot]. For each team game:
 
 1. Minutes: the available players' target minutes (times role changes, back-to-back rest
-   for stars, noise; deep-bench players often stay on the bench) scaled to 240 team
+   for stars, noise; deep-bench players often stay on the bench, unless fewer than 9
+   others would play) scaled to 240 team
    minutes, +25 per overtime (about 6% of games go to overtime), nobody above 42 (+5 per
    overtime) nor, unless the team is short-handed, far above his own target (+12% or
    +3 min); then rounded to whole seconds so the players' minutes add up exactly.
@@ -39,12 +40,9 @@ from nbafs import timeline
 from warehouse.sample_league import ROSTER, STAR, Availability, League
 from warehouse.sample_schedule import Schedule
 
-STAT_COLUMNS = (
-    "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "rebounds",
-    "assists", "steals", "blocks", "turnovers", "personal_fouls",
-)
 TEAM_STAT_COLUMNS = ("points", "fgm", "fga", "fta", "ftm", "turnovers", "oreb", "dreb")
 OVERTIME_P = np.array([0.94, 0.05, 0.009, 0.001])  # 0, 1, 2, 3 overtimes
+SOURCE = "sample"  # the source column of every generated row
 MAX_MINUTES = 42.0
 MIN_PLAYING = 9  # deep-bench players sit only while at least this many others play
 CORRECTION_RATE = 0.0008  # share of played rows corrected late (at least 2 corrections)
@@ -189,7 +187,7 @@ def simulate(league: League, avail: Availability, schedule: Schedule, tg: TeamGa
         "opponent_team_abbr": np.array(league.teams, dtype=object)[tg.opp[r_idx]],
         "minutes": minutes[r_idx, s_idx],
         **{c: v[r_idx, s_idx] for c, v in stats.items()},
-        "source": "sample",
+        "source": SOURCE,
         "created_at": written[r_idx],
         # helpers for the lines and corrections (not in the table: conform drops them)
         "_row": r_idx,
@@ -253,6 +251,6 @@ def _team_rows(players: pd.DataFrame, schedule: Schedule, tg: TeamGames, league:
         "is_home": tg.is_home[r],
         "minutes": sums["seconds"].to_numpy() / 60.0,
         **{c: sums[c].to_numpy() for c in TEAM_STAT_COLUMNS},
-        "source": "sample",
+        "source": SOURCE,
         "created_at": sums["created_at"].to_numpy(),
     })

@@ -47,9 +47,6 @@ from warehouse import sample_boxscores, sample_league, sample_lines, sample_sche
 from warehouse.schema import BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, RAW_TABLES, SCHEDULE, TEAM_BOXSCORES
 from warehouse.validate import conform
 
-SOURCE = "sample"
-
-
 def _check(season: str, n_teams: int, games_per_team: int, start: dt.date | None) -> None:
     m = re.fullmatch(r"(\d{4})-(\d{2})", season)
     if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
