@@ -114,8 +114,9 @@ def team_abbr(name: str) -> str:
 
 def team_abbrs(names: pd.Series) -> pd.Series:
     """Vectorized ``team_abbr``: the code per value, NA where the name is no NBA team."""
-    keys = names.astype("string").str.replace(r"\s+", " ", regex=True).str.strip().str.casefold()
-    return keys.map(_BY_KEY).astype("string")
+    codes, uniques = pd.factorize(names)  # a few distinct names over many rows
+    abbrs = pd.array([_BY_KEY.get(_key(u)) for u in uniques] + [None], dtype="string")
+    return pd.Series(abbrs[codes], index=names.index)
 
 
 def is_nba_team(name: str) -> bool:

@@ -37,6 +37,7 @@ class Format:
     label: str
     required: tuple[str, ...]          # columns the importer reads (all must be present)
     excludes: tuple[str, ...] = ()     # columns whose presence means it is another format
+    optional: tuple[str, ...] = ()     # known columns it does not need (never taken for a renamed one)
     order: int = 0                     # dependency order within one import run
 
 
@@ -84,6 +85,16 @@ def read_rows(path: Path, usecols: Iterable[str] | None = None) -> pd.DataFrame:
     return df
 
 
+def per_unique(raw: pd.Series, func: Callable[[pd.Series], pd.Series | pd.DataFrame]):
+    """``func(raw)`` computed once per distinct value (files repeat values a lot: team
+    names, dates, small counts), then spread back to every row, index kept."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    values = func(pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object))
+    out = values.iloc[codes]  # code -1 (an empty cell) takes the appended None's result
+    out.index = raw.index
+    return out
+
+
 def fail(path: Path, problem: str, todo: str) -> ImportError_:
     return ImportError_(f"{path}: {problem}. {todo}; {NOTHING_WRITTEN}.")
 
@@ -96,7 +107,7 @@ def _first(mask: pd.Series, values: pd.Series) -> tuple[int, object, int]:
 
 def check(path: Path, mask: pd.Series, values: pd.Series, column: str, expected: str, todo: str) -> None:
     """Raise for the first line where ``mask`` is True, naming the column and its value."""
-    mask = mask.fillna(False).astype(bool)
+    mask = mask.astype("boolean").fillna(False).astype(bool)
     if mask.any():
         line, value, n = _first(mask, values)
         more = f" ({n:,} such rows)" if n > 1 else ""
@@ -108,25 +119,28 @@ FIX_THE_FILE = "Fix the value in the file (or remove the row) and import again"
 
 def parse_dates(path: Path, raw: pd.Series, column: str, fmt: str, shown: str) -> pd.Series:
     """Dates in ``fmt`` (``shown`` is how the message writes it); empty or bad -> error."""
-    parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+    parsed = per_unique(raw, lambda u: pd.to_datetime(u, format=fmt, errors="coerce"))
     check(path, parsed.isna(), raw, column, f"a date as {shown}", FIX_THE_FILE)
     return parsed.dt.normalize()
 
 
 def parse_timestamps_utc(path: Path, raw: pd.Series, column: str) -> pd.Series:
     """ISO 8601 timestamps (e.g. 2025-10-21T23:35:00Z); a value without offset is UTC."""
-    parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
+    parsed = per_unique(raw, lambda u: pd.to_datetime(u, format="ISO8601", utc=True, errors="coerce"))
     check(path, parsed.isna(), raw, column, "an ISO 8601 time such as 2025-10-21T23:35:00Z", FIX_THE_FILE)
     return parsed
 
 
 def parse_minutes(path: Path, raw: pd.Series, column: str) -> pd.Series:
     """Minutes as "mm:ss" (RealGM) or a plain number (NBA.com) -> decimal minutes."""
-    text = raw.str.strip()
-    parts = text.str.extract(r"^(\d+):([0-5]\d)$")
-    clock = parts[0].astype(float) + parts[1].astype(float) / 60.0
-    plain = pd.to_numeric(text.where(~text.str.contains(":", na=False)), errors="coerce")
-    minutes = clock.fillna(plain)
+    def decimal(values: pd.Series) -> pd.Series:
+        text = values.str.strip()
+        parts = text.str.extract(r"^(\d+):([0-5]\d)$")
+        clock = parts[0].astype(float) + parts[1].astype(float) / 60.0
+        plain = pd.to_numeric(text.where(~text.str.contains(":", na=False)), errors="coerce")
+        return clock.fillna(plain)
+
+    minutes = per_unique(raw, decimal)
     check(
         path, minutes.isna() | (minutes < 0), raw, column,
         'minutes as "mm:ss" (e.g. "34:12") or a non-negative number', FIX_THE_FILE,
@@ -139,7 +153,7 @@ def parse_counts(path: Path, frame: pd.DataFrame, columns: dict[str, str]) -> pd
     out = {}
     for src, dest in columns.items():
         raw = frame[src]
-        num = pd.to_numeric(raw, errors="coerce")
+        num = per_unique(raw, lambda u: pd.to_numeric(u, errors="coerce")).astype(float)
         check(path, raw.notna() & num.isna(), raw, src, "a number", FIX_THE_FILE)
         check(path, num.notna() & (num % 1 != 0), raw, src, "a whole number", FIX_THE_FILE)
         check(
@@ -151,21 +165,26 @@ def parse_counts(path: Path, frame: pd.DataFrame, columns: dict[str, str]) -> pd
 
 
 def parse_numbers(path: Path, raw: pd.Series, column: str, minimum: float | None = None) -> pd.Series:
-    num = pd.to_numeric(raw, errors="coerce")
+    num = per_unique(raw, lambda u: pd.to_numeric(u, errors="coerce")).astype(float)
     check(path, raw.notna() & num.isna(), raw, column, "a number", FIX_THE_FILE)
     if minimum is not None:
         check(path, num < minimum, raw, column, f"a number >= {minimum:g}", FIX_THE_FILE)
     return num.astype(float)
 
 
-def require_values(path: Path, frame: pd.DataFrame, columns: Iterable[str], todo: str = FIX_THE_FILE) -> None:
-    for col in columns:
+def require_values(path: Path, frame: pd.DataFrame, columns: Iterable[str] | None = None,
+                   todo: str = FIX_THE_FILE) -> None:
+    for col in frame.columns if columns is None else columns:
         check(path, frame[col].isna(), frame[col], col, "a value (the cell is empty)", todo)
 
 
-def game_ids(raw: pd.Series) -> pd.Series:
+def game_ids(path: Path, raw: pd.Series) -> pd.Series:
     """NBA.com game ids in their 10-character form ("22500001" -> "0022500001")."""
-    return raw.str.strip().str.zfill(10)
+    require_values(path, raw.to_frame())
+    ids = per_unique(raw, lambda u: u.str.strip().str.zfill(10)).astype(object)
+    bad = ~per_unique(ids, lambda u: u.str.fullmatch(r"\d{10}", na=False)).astype(bool)
+    check(path, bad, raw, raw.name, 'an NBA.com game id such as "0022500001" (or "22500001")', FIX_THE_FILE)
+    return ids
 
 
 REGULAR_SEASON_PREFIX = "002"
@@ -221,21 +240,14 @@ def duplicates(
     values = ", ".join(f"{s}={group.iloc[0][k]}" for s, k in zip(shown, keys))
     raise fail(
         path,
-        f"lines {lines} are the same {what} ({values}) with different values "
-        f"({int(dup.sum()):,} rows repeat a {what} in all)",
+        f"lines {lines} are the same {what} ({values})"
+        + (" with different values" if same is not None else "")
+        + f" ({int(dup.sum()):,} rows repeat a {what} in all)",
         f"Each {what} must appear once: remove the duplicate rows and import again",
     )
 
 
 Progress = Callable[[str], None]
-
-
-def as_date(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).dt.date
-
-
-def nan_to_none(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), None)
 
 
 def implied_probability(american: pd.Series) -> pd.Series:

@@ -89,7 +89,7 @@ def summary(columns: list[str]) -> str:
 
 def describe_mismatch(path: Path, columns: list[str]) -> str:
     best, missing = closest_format(columns)
-    unused = [c for c in columns if c not in best.required]
+    unused = [c for c in columns if c not in best.required and c not in best.optional]
     # A file lacking one or two columns of a format is most likely that format with a
     # renamed column: name the most similar unused column even if it is not very alike.
     cutoff = 0.0 if len(missing) <= 2 else 0.6

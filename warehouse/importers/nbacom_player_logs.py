@@ -62,10 +62,7 @@ def realgm_rows(run, path: Path) -> pd.DataFrame:
 
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
-    require_values(path, rows, ["GAME_ID"])
-    ids = game_ids(rows["GAME_ID"])
-    check(path, ~ids.str.fullmatch(r"\d{10}"), rows["GAME_ID"], "GAME_ID",
-          'an NBA.com game id such as "22500001" or "0022500001"', FIX_THE_FILE)
+    ids = game_ids(path, rows["GAME_ID"])
     keep = drop_non_regular_season(report, ids)
     rows, ids = rows[keep], ids[keep]
     require_values(path, rows, ["PLAYER_NAME", "GAME_DATE", "TEAM_ABBREVIATION", "MIN"])

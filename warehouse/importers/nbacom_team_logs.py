@@ -28,7 +28,6 @@ for the same game (filled from the betting lines' ``game_time``), which is kept.
 """
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -64,10 +63,7 @@ def schedule_known_at(game_dates: pd.Series) -> pd.Series:
 
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
-    require_values(path, rows, ["GAME_ID"])
-    ids = game_ids(rows["GAME_ID"])
-    check(path, ~ids.str.fullmatch(r"\d{10}"), rows["GAME_ID"], "GAME_ID",
-          'an NBA.com game id such as "0022500001"', FIX_THE_FILE)
+    ids = game_ids(path, rows["GAME_ID"])
     keep = drop_non_regular_season(report, ids)
     rows, ids = rows[keep], ids[keep]
 

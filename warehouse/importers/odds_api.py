@@ -35,7 +35,7 @@ import pandas as pd
 from nbafs import timeline
 from warehouse import schema
 from warehouse.importers.common import (
-    FIX_THE_FILE, FileReport, Format, check, fail, implied_probability, parse_numbers,
+    FIX_THE_FILE, FileReport, Format, check, fail, implied_probability, parse_numbers, per_unique,
     parse_timestamps_utc, require_values,
 )
 from warehouse.names import player_lookups
@@ -46,6 +46,7 @@ FORMAT = Format(
     label="Odds API player points props",
     required=("snapshot_file", "player", "market", "line", "bookmaker", "game", "game_time",
               "over_odds", "under_odds"),
+    optional=("event_id",),
     order=3,
 )
 
@@ -56,17 +57,18 @@ SNAPSHOT = r"raw_(\d{8}_\d{6})"
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
     require_values(path, rows, ["market"])
-    points = rows["market"].str.strip().eq(MARKET)
+    points = per_unique(rows["market"], lambda u: u.str.strip().eq(MARKET)).astype(bool)
     report.drop(f"other markets than {MARKET}", (~points).sum())
     rows = rows[points]
     require_values(path, rows, ["snapshot_file", "player", "line", "bookmaker", "game", "game_time"])
 
-    stamp = rows["snapshot_file"].str.extract(SNAPSHOT)[0]
-    snapshot_at = pd.to_datetime(stamp, format="%Y%m%d_%H%M%S", errors="coerce").dt.tz_localize("UTC")
+    snapshot_at = per_unique(rows["snapshot_file"], lambda u: pd.to_datetime(
+        u.str.extract(SNAPSHOT)[0], format="%Y%m%d_%H%M%S", errors="coerce").dt.tz_localize("UTC"))
     check(path, snapshot_at.isna(), rows["snapshot_file"], "snapshot_file",
           'a snapshot file name "raw_YYYYMMDD_HHMMSS.csv" (the UTC time the lines were seen)', FIX_THE_FILE)
     tipoff = parse_timestamps_utc(path, rows["game_time"], "game_time")
-    teams = rows["game"].str.split(" @ ", n=1, expand=True, regex=False).reindex(columns=[0, 1])
+    teams = per_unique(rows["game"], lambda u: u.str.split(" @ ", n=1, expand=True, regex=False)
+                       .reindex(columns=[0, 1]))
     check(path, teams[1].isna(), rows["game"], "game", '"Away Team @ Home Team"', FIX_THE_FILE)
     away, home = team_abbrs(teams[0]), team_abbrs(teams[1])
     check(path, away.isna(), rows["game"], "game",
@@ -76,10 +78,10 @@ def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
 
     df = pd.DataFrame({
         "snapshot_at": snapshot_at, "tipoff_at": tipoff,
-        "game_date": pd.to_datetime(tipoff.dt.tz_convert(timeline.EASTERN).dt.date),
+        "game_date": tipoff.dt.tz_convert(timeline.EASTERN).dt.tz_localize(None).dt.normalize(),
         "home_team_abbr": home, "away_team_abbr": away,
-        "player_name": rows["player"].str.strip(),
-        "bookmaker": rows["bookmaker"].str.strip(),
+        "player_name": per_unique(rows["player"], lambda u: u.str.strip()),
+        "bookmaker": per_unique(rows["bookmaker"], lambda u: u.str.strip()),
         "points_line": parse_numbers(path, rows["line"], "line", minimum=0),
         "over_price": parse_numbers(path, rows["over_odds"], "over_odds"),
         "under_price": parse_numbers(path, rows["under_odds"], "under_odds"),

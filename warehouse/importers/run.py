@@ -123,9 +123,9 @@ class ImportRun:
             games = self.existing(schema.SCHEDULE)
             if games.empty:
                 raise UserError(
-                    f"{needed_by}: there is no schedule to attach its rows to (nba_raw.schedule is "
-                    f"empty). Import the NBA.com team game logs first: they define game ids (or "
-                    f"import them together, e.g. `nbafs import FOLDER`); {NOTHING_WRITTEN}."
+                    f"{needed_by}: nba_raw.schedule is empty, so its rows have no game to attach "
+                    f"to: import the NBA.com team game logs first: they define game ids (or import "
+                    f"both together, e.g. `nbafs import FOLDER`); {NOTHING_WRITTEN}."
                 )
             self._schedule = games
         return self._schedule
