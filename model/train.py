@@ -32,6 +32,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import threadpool_limits
 
 from model import artifacts
 from model.dataset import FEATURES, LABEL, as_date, feature_matrix, game_dates
@@ -40,6 +41,12 @@ from model.fingerprint import fingerprint
 from model.residuals import ResidualModel
 from nbafs.errors import UserError
 from nbafs.timeline import parse_date
+
+# One OpenMP thread: on a small shared machine gradient boosting's thread team spins
+# against other processes and runs 20x slower than one thread (measured: 32 s vs 1.8 s
+# for a season's fit with the load above the core count). One thread is also what a
+# 2-core laptop running the demo can spare.
+THREADS = 1
 
 # Fixed, chosen before looking at any evaluation date; never tuned on them.
 HYPERPARAMETERS = dict(
@@ -79,6 +86,11 @@ def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = No
     Returns the fitted pipeline, the metrics, the residual model (from the evaluation
     residuals) and the evaluation rows with their predictions.
     """
+    with threadpool_limits(THREADS):
+        return _fit_and_evaluate(training_set, eval_start, features)
+
+
+def _fit_and_evaluate(training_set, eval_start, features):
     labelled = training_set[training_set[LABEL].notna()].reset_index(drop=True)
     dates = game_dates(labelled)
     if eval_start is None:
@@ -234,15 +246,15 @@ def print_metrics(metrics: dict, directory=None, console=None) -> None:
         f"[bold]{metrics['model']}[/bold]: trained on {tr['rows']:,} player-games {tr['first_date']}..{tr['last_date']}, "
         f"evaluated on {ev['rows']:,} from {ev['first_date']}..{ev['last_date']}"
     )
-    table = Table(title="Evaluation (later dates only)", show_lines=False)
-    for col in ("predictor", "rows", "MAE", "model MAE, same rows", "over/under calls", "correct"):
+    table = Table(title="Evaluation on the later dates (MAE in points)")
+    for col in ("predictor", "rows", "MAE", "model, same rows", "O/U calls", "O/U right"):
         table.add_column(col, justify="right" if col != "predictor" else "left")
     ou = ev["over_under"]
     table.add_row("model", f"{ev['rows']:,}", _f(ev["model_mae"]), "", f"{ou['calls']:,}", _pct(ou["accuracy"]))
     for name, b in ev["baselines"].items():
         bou = b.get("over_under")
         table.add_row(
-            f"baseline: {name} ({b['feature']})", f"{b['rows']:,}", _f(b["mae"]), _f(b["model_mae_same_rows"]),
+            BASELINE_LABELS.get(name, name), f"{b['rows']:,}", _f(b["mae"]), _f(b["model_mae_same_rows"]),
             f"{bou['calls']:,}" if bou else "", _pct(bou["accuracy"]) if bou else "",
         )
     console.print(table)
@@ -251,7 +263,12 @@ def print_metrics(metrics: dict, directory=None, console=None) -> None:
                       f"'always under' would be right {_pct(ou['under_share'])} of the time.")
     else:
         console.print("No evaluation row has a betting line: no over/under figures.")
+    console.print("Baselines are scored where they exist (season average and last-5 need an earlier game, "
+                  "the line a quote); 'model, same rows' is the model on exactly those rows.")
     console.print(f"Fingerprint {metrics['fingerprint'][:16]}…" + (f"  saved in {directory}" if directory else ""))
+
+
+BASELINE_LABELS = {"season_avg": "season average", "last_5": "last-5 average", "line": "betting line"}
 
 
 def _f(x) -> str:
