@@ -11,7 +11,6 @@ stays NULL (NA), never 0.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -52,16 +51,11 @@ class FileReport:
     dropped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     figures: dict[str, float] = field(default_factory=dict)  # named numbers, e.g. a join rate
-    seconds: float = 0.0
-    started: float = field(default_factory=time.perf_counter, repr=False)
+    seconds: float = 0.0  # reading, parsing and validating the file
 
     def drop(self, reason: str, count: int) -> None:
         if count:
             self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
-
-    def finish(self) -> "FileReport":
-        self.seconds = time.perf_counter() - self.started
-        return self
 
     def line(self) -> str:
         text = f"{self.path.name}: {self.format.label}, {self.rows_read:,} rows, kept {self.rows_kept:,}"

@@ -53,6 +53,11 @@ class ImportReport:
     dry_run: bool = False
     seconds: float = 0.0
 
+    @property
+    def rows_written(self) -> dict[str, int]:
+        """Rows written per table, e.g. {"nba_raw.schedule": 1230, ...}."""
+        return {fqn: w.rows for fqn, w in self.written.items()}
+
     def file(self, format_key: str) -> FileReport:
         for f in self.files:
             if f.format.key == format_key:
@@ -236,8 +241,10 @@ def import_paths(
 
     run = ImportRun()
     for _order, _name, path, module, _columns in sorted(jobs, key=lambda j: j[:2]):
+        started = time.perf_counter()
         rows = read_rows(path, usecols=module.FORMAT.required)
-        file_report = module.load(path, rows, run).finish()
+        file_report = module.load(path, rows, run)
+        file_report.seconds = time.perf_counter() - started
         report.files.append(file_report)
         say(file_report.line())
     if dry_run:
