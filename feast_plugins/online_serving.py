@@ -1,0 +1,350 @@
+"""``get_online_features`` for the SQLite online store: the same response as Feast's, built cheaply.
+
+Feast's generic path (``OnlineStore.get_online_features``) spends a 450-player slate
+lookup of the 17-feature service mostly outside the database: it builds one
+``EntityKeyProto`` and one ``Value`` message per entity and value, converts the whole
+response to Python and back to run each on-demand view, and ``to_df`` converts every
+value once more. Here, through the method Feast's provider calls on the online store:
+
+1. The request is resolved by Feast itself (``_prepare_entities_to_read_from_online_store``:
+   feature refs, join keys, request data, the cached registry lookups).
+2. The distinct entity keys are serialized once per set of join keys, and every feature
+   view keyed by them is read in one query that joins the keys to each view's primary
+   key (``NbaSqliteOnlineStore.read_views``).
+3. Each result ``FeatureVector`` (values, statuses, event timestamps) is written as
+   protobuf wire bytes and parsed by upb in one call (``online_values.py``).
+4. On-demand views get the same inputs Feast gives them (the response's Python values
+   minus other views' features) and run through Feast's ``transform_dict`` /
+   ``transform_arrow``; their outputs are added as Feast adds them.
+5. The returned ``NbaOnlineResponse`` is a Feast ``OnlineResponse`` over that proto;
+   its ``to_dict``/``to_df`` reuse the Python values read in step 2 instead of
+   decoding them again.
+
+The result is the proto Feast's generic path builds over the same store
+(``tests/test_online_store.py`` compares them value by value, statuses and timestamps
+included). Requests this module does not cover return None and the store falls back to
+Feast's generic path: feature services with ``precompute_online``, version metadata,
+versioned views, on-demand views written to the online store, with aggregations, or
+in a mode other than python or pandas.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+import pyarrow as pa
+from feast import utils
+from feast.feature_service import FeatureService
+from feast.online_response import TIMESTAMP_POSTFIX, OnlineResponse, _convert_uuids_for_arrow
+from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
+from feast.type_map import feast_value_type_to_python_type, python_values_to_proto_values
+from feast.types import ComplexFeastType, PrimitiveFeastType
+from feast.value_type import ValueType
+
+from feast_plugins.online_values import (
+    NATIVE_CODECS,
+    NULL_TIMESTAMP_FRAME,
+    NULL_VALUE_FRAME,
+    codec_for,
+    length_delimited,
+    python_column,
+    serialize_key_column,
+    statuses_frame,
+    timestamp_frame,
+)
+
+if TYPE_CHECKING:
+    from feast_plugins.online_store import NbaSqliteOnlineStore
+
+RESULTS_FIELD = 2  # GetOnlineFeaturesResponse.results
+_PRESENT, _NOT_FOUND = FieldStatus.PRESENT, FieldStatus.NOT_FOUND
+
+
+class NbaOnlineResponse(OnlineResponse):
+    """Feast's OnlineResponse, with the Python values of its columns already at hand.
+
+    ``proto`` is the whole truth (statuses, timestamps, values); ``to_dict`` returns the
+    same dict Feast's own ``OnlineResponse.to_dict`` computes from it, from values
+    decoded once while reading. Do not mutate ``proto`` and then call ``to_dict``.
+    """
+
+    def __init__(self, proto, feature_types, python_columns: Dict[str, list],
+                 timestamp_seconds: Dict[str, list]):
+        super().__init__(proto, feature_types=feature_types)
+        self._python_columns = python_columns
+        self._timestamp_seconds = timestamp_seconds
+
+    def to_dict(self, include_event_timestamps: bool = False) -> Dict[str, Any]:
+        response: Dict[str, List[Any]] = {}
+        for name, vector in zip(self.proto.metadata.feature_names.val, self.proto.results):
+            column = self._python_columns.get(name)
+            if column is None or len(column) != len(vector.values):
+                feature_type = self._feature_types.get(name)
+                column = [feast_value_type_to_python_type(v, feature_type) for v in vector.values]
+            response[name] = list(column)
+            if include_event_timestamps:
+                seconds = self._timestamp_seconds.get(name)
+                if seconds is None or len(seconds) != len(vector.event_timestamps):
+                    seconds = [ts.seconds for ts in vector.event_timestamps]
+                response[name + TIMESTAMP_POSTFIX] = list(seconds)
+        return response
+
+
+def _covered(features, requested_odfvs, include_feature_view_version_metadata: bool, config) -> bool:
+    if include_feature_view_version_metadata or config.entity_key_serialization_version != 3:
+        return False
+    if isinstance(features, FeatureService) and getattr(features, "precompute_online", False):
+        return False
+    for odfv in requested_odfvs:
+        if odfv.write_to_online_store or odfv.aggregations or odfv.mode not in ("python", "pandas"):
+            return False
+    return True
+
+
+def _columnar(entity_rows) -> Dict[str, Any]:
+    """Feast's own conversion of row-oriented entity rows (OnlineStore.get_online_features)."""
+    if not isinstance(entity_rows, list):
+        return entity_rows
+    columnar: Dict[str, List[Any]] = {k: [] for k in entity_rows[0].keys()}
+    for entity_row in entity_rows:
+        for key, value in entity_row.items():
+            try:
+                columnar[key].append(value)
+            except KeyError as e:
+                raise ValueError("All entity_rows must have the same keys.") from e
+    return columnar
+
+
+def get_online_features(
+    store: "NbaSqliteOnlineStore",
+    config,
+    features,
+    entity_rows,
+    registry,
+    project: str,
+    full_feature_names: bool,
+    include_feature_view_version_metadata: bool,
+) -> Optional[NbaOnlineResponse]:
+    """The response, or None when the request needs Feast's generic path (see the docstring)."""
+    if include_feature_view_version_metadata or config.entity_key_serialization_version != 3:
+        return None
+    if isinstance(features, FeatureService) and getattr(features, "precompute_online", False):
+        return None
+    (
+        join_key_values,
+        grouped_refs,
+        entity_name_to_join_key_map,
+        requested_odfvs,
+        feature_refs,
+        requested_result_row_names,
+        response,
+    ) = utils._prepare_entities_to_read_from_online_store(
+        registry=registry,
+        project=project,
+        features=features,
+        entity_values=_columnar(entity_rows),
+        full_feature_names=full_feature_names,
+        native_entity_values=True,
+    )
+    if not _covered(features, requested_odfvs, include_feature_view_version_metadata, config):
+        return None
+    store._check_versioned_read_support(grouped_refs)
+
+    # Python values of what is already in the response: join keys and request data.
+    python_columns: Dict[str, list] = {
+        name: python_column(vector.values)
+        for name, vector in zip(response.metadata.feature_names.val, response.results)
+    }
+    timestamp_seconds: Dict[str, list] = {}
+    output_len = len(next(iter(python_columns.values()))) if python_columns else 0
+
+    names: List[str] = []
+    vectors: List[bytes] = []
+    for group in _group_by_keys(grouped_refs, join_key_values, entity_name_to_join_key_map):
+        n_rows = _read_group(store, config, group, full_feature_names, names, vectors,
+                             python_columns, timestamp_seconds)
+        output_len = output_len or n_rows
+    response.metadata.feature_names.val.extend(names)
+    response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, v) for v in vectors))
+
+    feature_types = store._build_feature_types(grouped_refs)
+    if requested_odfvs:
+        _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature_names,
+                               python_columns, timestamp_seconds, output_len)
+    utils._drop_unneeded_columns(response, requested_result_row_names)
+    return NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds)
+
+
+class _KeyGroup:
+    """Feature views read with the same entity keys (e.g. every view keyed by player)."""
+
+    def __init__(self, keys: List[bytes]):
+        self.keys = keys
+        self.views: List[tuple] = []  # (feature view, requested feature names)
+
+
+def _group_by_keys(grouped_refs, join_key_values, entity_name_to_join_key_map) -> List[_KeyGroup]:
+    """Serialize each view's entity keys (once per distinct set of key columns) and group views."""
+    groups: Dict[tuple, _KeyGroup] = {}
+    for table, requested in grouped_refs:
+        values = utils._get_table_entity_values(table, entity_name_to_join_key_map, join_key_values)
+        expected = set(entity_name_to_join_key_map.values()) - {"__dummy_id"}
+        missing = sorted(k for k in expected if k not in values)
+        empty = sorted(k for k in expected if not values.get(k))
+        if (missing or empty) and not any(values.values()):
+            raise KeyError(  # Feast's own message (utils._get_unique_entities)
+                f"Missing join key values for keys: {missing}. No values provided for keys: {empty}. "
+                f"Provided join_key_values: {list(join_key_values.keys())}"
+            )
+        # Same join keys over the same value lists: the same serialized keys.
+        group_key = tuple((k, id(v)) for k, v in values.items())
+        if group_key not in groups:
+            groups[group_key] = _KeyGroup(serialize_key_column(list(values), list(values.values())))
+        groups[group_key].views.append((table, requested))
+    return list(groups.values())
+
+
+def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names: List[str],
+                vectors: List[bytes], python_columns: Dict[str, list],
+                timestamp_seconds: Dict[str, list]) -> int:
+    """Read a group of views in one query; append their FeatureVectors (as bytes) and names."""
+    keys = group.keys
+    # Distinct keys in order of first appearance; output row i shows distinct entity slot[i].
+    position: Dict[bytes, int] = {}
+    slot = [position.setdefault(k, len(position)) for k in keys]
+    distinct = list(position)
+    rows = store.read_views(config, group.views, distinct)
+    columns = list(zip(*rows)) if rows else []
+    identity = len(distinct) == len(keys)
+
+    def per_row(per_entity) -> list:
+        return list(per_entity) if identity else [per_entity[s] for s in slot]
+
+    offset = 0
+    for table, requested in group.views:
+        event_us = columns[offset] if columns else ()
+        frames_of: Dict[int, bytes] = {}
+        timestamps = b"".join(per_row([
+            NULL_TIMESTAMP_FRAME if us is None else (frames_of.get(us) or frames_of.setdefault(us, timestamp_frame(us)))
+            for us in event_us
+        ]))
+        seconds = per_row([0 if us is None else us // 1_000_000 for us in event_us])
+        statuses = statuses_frame(per_row([_NOT_FOUND if us is None else _PRESENT for us in event_us]))
+        codecs = {f.name: codec_for(f.dtype.to_value_type()) for f in table.features}
+        view_name = table.projection.name_to_use()
+        for j, feature in enumerate(requested, start=offset + 1):
+            codec = codecs[feature]
+            stored = columns[j] if columns else ()
+            frame = codec.frame
+            values = b"".join(per_row([NULL_VALUE_FRAME if v is None else frame(v) for v in stored]))
+            name = f"{view_name}__{feature}" if full_feature_names else feature
+            names.append(name)
+            vectors.append(values + statuses + timestamps)
+            if not codec.python_is_stored:
+                to_python = codec.to_python
+                stored = [None if v is None else to_python(v) for v in stored]
+            python_columns[name] = per_row(stored)
+            timestamp_seconds[name] = seconds
+        offset += 1 + len(requested)
+    return len(keys)
+
+
+def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature_names: bool,
+                           python_columns: Dict[str, list], timestamp_seconds: Dict[str, list],
+                           output_len: int) -> None:
+    """Feast's ``_augment_response_with_on_demand_transforms``, fed with Python values at hand.
+
+    Same inputs (the response's columns minus features of views the on-demand view
+    does not declare), same Feast transform calls, same conversion of the outputs.
+    """
+    requested_odfv_map = {
+        (odfv.projection.name_alias if odfv.projection else None) or odfv.name: odfv
+        for odfv in requested_odfvs
+    }
+    odfv_feature_refs = defaultdict(list)
+    for feature_ref in feature_refs:
+        view_name, _, feature_name = utils._parse_feature_ref(feature_ref)
+        if view_name in requested_odfv_map:
+            odfv_feature_refs[view_name].append(
+                f"{requested_odfv_map[view_name].projection.name_to_use()}__{feature_name}"
+                if full_feature_names else feature_name
+            )
+
+    def current_columns() -> Dict[str, list]:
+        return {name: python_columns[name] for name in response.metadata.feature_names.val}
+
+    initial_dict: Optional[Dict[str, list]] = None
+    initial_arrow: Optional[pa.Table] = None
+    for odfv_name, wanted in odfv_feature_refs.items():
+        odfv = requested_odfv_map[odfv_name]
+        undeclared = _undeclared_columns(odfv, feature_refs, requested_odfv_map, requested_odfvs)
+        if odfv.mode == "python":
+            if initial_dict is None:
+                initial_dict = {k: list(v) for k, v in current_columns().items()}
+            outputs: Any = odfv.transform_dict({k: v for k, v in initial_dict.items() if k not in undeclared})
+            produced = list(outputs)
+        else:
+            if initial_arrow is None:
+                initial_arrow = pa.Table.from_pydict(_convert_uuids_for_arrow(current_columns()))
+            inputs = initial_arrow.select([c for c in initial_arrow.column_names if c not in undeclared])
+            outputs = odfv.transform_arrow(inputs, full_feature_names)
+            produced = outputs.column_names
+        schema_types = {f.name: f.dtype for f in odfv.schema}
+        for feature in [f for f in produced if f in wanted]:
+            value_type = _value_type(schema_types.get(feature))
+            if odfv.mode == "python":
+                raw = outputs[feature]
+                raw = raw if isinstance(raw, list) else [raw]
+            else:
+                raw = outputs[feature]
+            stored = _stored_outputs(raw, value_type, odfv.mode)
+            codec = codec_for(value_type)
+            values = b"".join(NULL_VALUE_FRAME if v is None else codec.frame(v) for v in stored)
+            n = len(stored)
+            vector = values + statuses_frame([_PRESENT] * n) + NULL_TIMESTAMP_FRAME * n
+            response.metadata.feature_names.val.append(feature)
+            response.MergeFromString(length_delimited(RESULTS_FIELD, vector))
+            python_columns[feature] = [None if v is None else codec.to_python(v) for v in stored]
+            timestamp_seconds[feature] = [0] * n
+
+
+def _undeclared_columns(odfv, feature_refs, requested_odfv_map, requested_odfvs) -> set:
+    """Columns an on-demand view must not see: features of views it does not declare (#6158)."""
+    declared = {p.name for p in odfv.source_feature_view_projections.values()}
+    undeclared: set = set()
+    for feature_ref in feature_refs:
+        ref_view, _, ref_feature = utils._parse_feature_ref(feature_ref)
+        if ref_view in requested_odfv_map:
+            continue
+        if ref_view not in declared:
+            undeclared.add(ref_feature)
+            undeclared.add(f"{ref_view}__{ref_feature}")
+    for other in requested_odfvs:
+        for projection in other.source_feature_view_projections.values():
+            if projection.name in declared:
+                continue
+            for feature in projection.features:
+                undeclared.add(feature.name)
+                undeclared.add(f"{projection.name}__{feature.name}")
+    return undeclared
+
+
+def _value_type(dtype) -> ValueType:
+    if dtype is None:
+        return ValueType.UNKNOWN
+    if isinstance(dtype, (ComplexFeastType, PrimitiveFeastType)):
+        return dtype.to_value_type()
+    if isinstance(dtype, ValueType):
+        return dtype
+    raise TypeError(f"Unexpected type for feature_type: {type(dtype)}")
+
+
+def _stored_outputs(raw, value_type: ValueType, mode: str) -> list:
+    """On-demand outputs as stored values, converted exactly as Feast converts them."""
+    codec = codec_for(value_type)
+    if value_type in NATIVE_CODECS:
+        values = raw if mode == "python" else raw.to_pylist()
+        return [codec.from_python(v) for v in values]
+    # Anything else: Feast's own conversion, value by value kept as serialized protos.
+    protos = python_values_to_proto_values(raw if mode == "python" else raw.to_numpy(), value_type)
+    return [p.SerializeToString() if p.WhichOneof("val") is not None else None for p in protos]
