@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -139,7 +138,7 @@ def _command(args: argparse.Namespace) -> int:
         client = gbq.Client(project=args.project)
     report = run(args.start, args.end, args.profile, client=client)
     total = sum(t.rows for t in report.tables)
-    print(f"transformed {report.start} .. {report.end}: {total:,} rows in {report.seconds:.2f} s", file=sys.stderr)
+    print(f"transformed {report.start} .. {report.end}: {total:,} rows in {report.seconds:.2f} s")
     return 0
 
 

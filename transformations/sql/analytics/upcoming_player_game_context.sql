@@ -25,7 +25,9 @@
 --   feature value.
 --
 -- Windows. Every rolling value counts the games the player actually played (minutes > 0)
--- this season, strictly before D, most recent first (games_ago = 1 is the last one):
+-- this season, strictly before D. They are computed once per played game (the form
+-- after it, over window frames of his last N played games) and each row takes the form
+-- after the player's last played game dated before D:
 --   points_avg_last_5 / _last_10, minutes_avg_last_7, avg_usage_rate_last_7_games: means
 --     over the last N played games (fewer if fewer; NULL if none);
 --   points_avg_season: mean over all played games this season before D.
@@ -104,40 +106,45 @@ roster AS (
     AND (appearances.next_game_date IS NULL OR appearances.next_game_date > games.game_date)
 ),
 
--- The player's played games this season before the game, most recent first.
-earlier_played AS (
+-- The player's form after each game he played: means over his played games this season
+-- up to and including that game (a frame of N rows = his last N played games), and the
+-- date of his next played game.
+form_after_game AS (
+  SELECT
+    player_lookup,
+    season,
+    game_date,
+    LEAD(game_date) OVER player_season AS next_played_date,
+    COUNT(*) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS games_played_season,
+    AVG(points) OVER (player_season ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS points_avg_last_5,
+    AVG(points) OVER (player_season ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) AS points_avg_last_10,
+    AVG(minutes) OVER (player_season ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS minutes_avg_last_7,
+    AVG(usage_rate) OVER (player_season ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS avg_usage_rate_last_7_games,
+    AVG(points) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS points_avg_season,
+    MAX(created_at) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS created_at
+  FROM appearances
+  WHERE minutes > 0
+  WINDOW player_season AS (PARTITION BY player_lookup, season ORDER BY game_date)
+),
+
+-- The form before the game: the form after the player's last played game dated before it.
+form AS (
   SELECT
     roster.game_id,
     roster.player_lookup,
-    appearances.points,
-    appearances.minutes,
-    appearances.usage_rate,
-    appearances.created_at,
-    ROW_NUMBER() OVER (
-      PARTITION BY roster.game_id, roster.player_lookup
-      ORDER BY appearances.game_date DESC
-    ) AS games_ago
+    form_after_game.games_played_season,
+    form_after_game.points_avg_last_5,
+    form_after_game.points_avg_last_10,
+    form_after_game.minutes_avg_last_7,
+    form_after_game.avg_usage_rate_last_7_games,
+    form_after_game.points_avg_season,
+    form_after_game.created_at
   FROM roster
-  JOIN appearances
-    ON appearances.player_lookup = roster.player_lookup
-    AND appearances.season = roster.season
-    AND appearances.game_date < roster.game_date
-    AND appearances.minutes > 0
-),
-
-form AS (
-  SELECT
-    game_id,
-    player_lookup,
-    COUNT(*) AS games_played_season,
-    AVG(IF(games_ago <= 5, points, NULL)) AS points_avg_last_5,
-    AVG(IF(games_ago <= 10, points, NULL)) AS points_avg_last_10,
-    AVG(IF(games_ago <= 7, minutes, NULL)) AS minutes_avg_last_7,
-    AVG(IF(games_ago <= 7, usage_rate, NULL)) AS avg_usage_rate_last_7_games,
-    AVG(points) AS points_avg_season,
-    MAX(created_at) AS created_at
-  FROM earlier_played
-  GROUP BY game_id, player_lookup
+  JOIN form_after_game
+    ON form_after_game.player_lookup = roster.player_lookup
+    AND form_after_game.season = roster.season
+    AND form_after_game.game_date < roster.game_date
+    AND (form_after_game.next_played_date IS NULL OR form_after_game.next_played_date >= roster.game_date)
 ),
 
 -- Each team's defence per game: the points and possessions of the team facing it.

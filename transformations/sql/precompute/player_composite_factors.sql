@@ -50,28 +50,48 @@ context AS (
   WHERE game_date BETWEEN @start_date AND @end_date
 ),
 
--- The player's season-to-date totals before the game, one row per team he played for.
+-- The player's season totals with each team, after each game he played for it, and the
+-- date of his next played game for that team.
+stint_after_game AS (
+  SELECT
+    player_lookup,
+    season,
+    team_abbr,
+    game_date,
+    LEAD(game_date) OVER player_team AS next_played_date,
+    COUNT(*) OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS games_played,
+    SUM(minutes) OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS minutes,
+    SUM(IF(usage_rate IS NOT NULL, minutes, NULL))
+      OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS usage_minutes,
+    SUM(IF(usage_rate IS NOT NULL, fga + 0.44 * fta + turnovers, NULL))
+      OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS plays,
+    MAX(created_at) OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS created_at
+  FROM nba_analytics.player_game_summary
+  WHERE minutes > 0
+    AND game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  WINDOW player_team AS (PARTITION BY player_lookup, season, team_abbr ORDER BY game_date)
+),
+
+-- The player's season-to-date totals before the game, one row per team he played for:
+-- the totals after his last game for that team dated before the game.
 player_stints AS (
   SELECT
     context.game_id,
     context.player_lookup,
     context.season,
     context.game_date,
-    earlier.team_abbr,
-    COUNT(*) AS games_played,
-    SUM(earlier.minutes) AS minutes,
-    SUM(IF(earlier.usage_rate IS NOT NULL, earlier.minutes, NULL)) AS usage_minutes,
-    SUM(IF(earlier.usage_rate IS NOT NULL, earlier.fga + 0.44 * earlier.fta + earlier.turnovers, NULL))
-      AS plays,
-    MAX(earlier.created_at) AS created_at
+    stint.team_abbr,
+    stint.games_played,
+    stint.minutes,
+    stint.usage_minutes,
+    stint.plays,
+    stint.created_at
   FROM context
-  JOIN nba_analytics.player_game_summary AS earlier
-    ON earlier.player_lookup = context.player_lookup
-    AND earlier.season = context.season
-    AND earlier.game_date < context.game_date
-    AND earlier.minutes > 0
-  WHERE earlier.game_date >= DATE_SUB(@start_date, INTERVAL 1 YEAR)
-  GROUP BY context.game_id, context.player_lookup, context.season, context.game_date, earlier.team_abbr
+  JOIN stint_after_game AS stint
+    ON stint.player_lookup = context.player_lookup
+    AND stint.season = context.season
+    AND stint.game_date < context.game_date
+    AND (stint.next_played_date IS NULL OR stint.next_played_date >= context.game_date)
 ),
 
 team_games AS (
