@@ -8,7 +8,9 @@ Baselines, each read from the same point-in-time feature vector the model sees:
 
 - ``season_avg``: the player's season mean points before the game (``points_avg_season``);
 - ``last_5``: mean points of his last 5 games played (``points_avg_last_5``);
-- ``line``: the betting line (``points_line``), where a book quoted one.
+- ``line``: the betting line (``points_line``), where a book quoted one by the time asked;
+- ``closing_line``: the game's last line before tip-off, when the frame carries it
+  (an outcome read after the fact for evaluation, never a feature; model/outcomes.py).
 
 A baseline has no value where its feature is NULL (a player's first game, no line).
 Nothing is filled in: each baseline is scored on the rows where it exists, and the
@@ -16,7 +18,8 @@ model is scored on exactly those same rows beside it (``model_mae_same_rows``), 
 every comparison is like for like. The model's MAE on all evaluation rows is reported
 separately.
 
-Over/under: on rows with a line, a predictor calls *over* when its prediction is above
+Over/under: on rows with a line (the one known when asked, and separately the closing
+line), a predictor calls *over* when its prediction is above
 the line and *under* when below; a prediction equal to the line is no call, and a
 game whose points equal the line (a push) is excluded. Accuracy is the share of
 correct calls. The share of unders among decided rows is given as the trivial
@@ -35,6 +38,7 @@ BASELINES: dict[str, str] = {
     "last_5": "points_avg_last_5",
     "line": "points_line",
 }
+CLOSING_LINE = "closing_line"  # not a feature: the game's last line before tip-off (model/outcomes.py)
 DEFAULT_EVAL_FRACTION = 0.8
 
 
@@ -104,14 +108,19 @@ def evaluate(frame: pd.DataFrame, predicted: np.ndarray, label: str = "points") 
     """Metrics of ``predicted`` against the label and every baseline on ``frame``'s rows.
 
     ``frame`` holds the label and the baseline feature columns (points_avg_season,
-    points_avg_last_5, points_line).
+    points_avg_last_5, points_line) and, optionally, ``closing_line`` (the game's last
+    line before tip-off, model/outcomes.py): then the closing line is one more baseline
+    and every over/under figure is also given against it (``over_under_closing``).
     """
     y = frame[label].to_numpy(dtype=float)
     pred = np.asarray(predicted, dtype=float)
     out: dict = {"rows": int(len(y)), "model_mae": mae(y, pred), "baselines": {}}
-    line = frame[BASELINES["line"]].to_numpy(dtype=float) if BASELINES["line"] in frame else np.full(len(y), np.nan)
-    for name, column in BASELINES.items():
-        base = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(y), np.nan)
+    lines = {"over_under": _column(frame, BASELINES["line"])}
+    if CLOSING_LINE in frame:
+        lines["over_under_closing"] = _column(frame, CLOSING_LINE)
+    columns = dict(BASELINES, **({"closing_line": CLOSING_LINE} if CLOSING_LINE in frame else {}))
+    for name, column in columns.items():
+        base = _column(frame, column)
         rows = ~np.isnan(base)
         entry = {
             "feature": column,
@@ -119,8 +128,14 @@ def evaluate(frame: pd.DataFrame, predicted: np.ndarray, label: str = "points") 
             "mae": mae(y[rows], base[rows]),
             "model_mae_same_rows": mae(y[rows], pred[rows]),
         }
-        if name != "line":
-            entry["over_under"] = over_under(y, np.where(rows, base, np.nan), line)
+        if name not in ("line", "closing_line"):
+            for key, line in lines.items():
+                entry[key] = over_under(y, np.where(rows, base, np.nan), line)
         out["baselines"][name] = entry
-    out["over_under"] = over_under(y, pred, line)
+    for key, line in lines.items():
+        out[key] = over_under(y, pred, line)
     return out
+
+
+def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)

@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from model import artifacts
 from model.dataset import FEATURES, LABEL, as_date, feature_matrix, game_dates
-from model.evaluate import default_eval_start, evaluate, mae, time_split
+from model.evaluate import CLOSING_LINE, default_eval_start, evaluate, mae, time_split
 from model.fingerprint import fingerprint
 from model.residuals import ResidualModel
 from nbafs.errors import UserError
@@ -133,7 +133,7 @@ def _fit_and_evaluate(training_set, eval_start, features):
     out["game_date"] = list(eval_dates)
     out["actual"] = eval_rows[LABEL].to_numpy(dtype=float)
     out["predicted"] = pred_eval
-    for col in ("points_avg_season", "points_avg_last_5", "points_line"):
+    for col in ("points_avg_season", "points_avg_last_5", "points_line", CLOSING_LINE):
         out[col] = eval_rows[col].to_numpy(dtype=float) if col in eval_rows else np.nan
     out["p_over"] = residuals.p_over(pred_eval, out["points_line"].to_numpy())
     return pipeline, metrics, residuals, out.reset_index(drop=True)
@@ -195,6 +195,10 @@ def train(start, end, eval_start=None, name: str = artifacts.DEFAULT_MODEL,
     t0 = time.perf_counter()
     if training_set is None:
         training_set = load_training_set(start, end)
+    if CLOSING_LINE not in training_set:
+        from model.outcomes import closing_lines
+
+        training_set = training_set.assign(**{CLOSING_LINE: closing_lines(training_set)})
     timings["training_set_s"] = round(time.perf_counter() - t0, 3)
     missing = [f for f in FEATURES if f not in training_set.columns]
     if missing or LABEL not in training_set.columns:
@@ -247,28 +251,45 @@ def print_metrics(metrics: dict, directory=None, console=None) -> None:
         f"evaluated on {ev['rows']:,} from {ev['first_date']}..{ev['last_date']}"
     )
     table = Table(title="Evaluation on the later dates (MAE in points)")
-    for col in ("predictor", "rows", "MAE", "model, same rows", "O/U calls", "O/U right"):
+    closing = "over_under_closing" in ev
+    cols = ["predictor", "rows", "MAE", "model there", "O/U vs line"]
+    if closing:
+        cols.append("O/U vs closing")
+    for col in cols:
         table.add_column(col, justify="right" if col != "predictor" else "left")
-    ou = ev["over_under"]
-    table.add_row("model", f"{ev['rows']:,}", _f(ev["model_mae"]), "", f"{ou['calls']:,}", _pct(ou["accuracy"]))
+
+    def ou_cells(entry):
+        cells = [_ou(entry.get("over_under"))]
+        return cells + ([_ou(entry.get("over_under_closing"))] if closing else [])
+
+    table.add_row("model", f"{ev['rows']:,}", _f(ev["model_mae"]), "", *ou_cells(ev))
     for name, b in ev["baselines"].items():
-        bou = b.get("over_under")
-        table.add_row(
-            BASELINE_LABELS.get(name, name), f"{b['rows']:,}", _f(b["mae"]), _f(b["model_mae_same_rows"]),
-            f"{bou['calls']:,}" if bou else "", _pct(bou["accuracy"]) if bou else "",
-        )
+        table.add_row(BASELINE_LABELS.get(name, name), f"{b['rows']:,}", _f(b["mae"]),
+                      _f(b["model_mae_same_rows"]), *ou_cells(b))
     console.print(table)
-    if ou["rows_with_line"]:
-        console.print(f"Rows with a line: {ou['rows_with_line']:,} ({ou['pushes']} pushes); "
-                      f"'always under' would be right {_pct(ou['under_share'])} of the time.")
+    ou = ev["over_under"]
+    if ou["rows_with_line"] or closing:
+        refs = [f"{ou['rows_with_line']:,} rows had a line when asked"]
+        if closing:
+            refs.append(f"{ev['over_under_closing']['rows_with_line']:,} a closing line "
+                        f"('always under' right {_pct(ev['over_under_closing']['under_share'])})")
+        console.print("; ".join(refs) + ". Pushes excluded.")
     else:
         console.print("No evaluation row has a betting line: no over/under figures.")
-    console.print("Baselines are scored where they exist (season average and last-5 need an earlier game, "
-                  "the line a quote); 'model, same rows' is the model on exactly those rows.")
+    console.print("Each baseline is scored on the rows where it exists (the averages need an earlier game, a line "
+                  "a quote); 'model there' is the model's MAE on exactly those rows. O/U: share of correct over/under "
+                  "calls (calls in brackets) against the line known when asked, and against the closing line.")
     console.print(f"Fingerprint {metrics['fingerprint'][:16]}…" + (f"  saved in {directory}" if directory else ""))
 
 
-BASELINE_LABELS = {"season_avg": "season average", "last_5": "last-5 average", "line": "betting line"}
+BASELINE_LABELS = {"season_avg": "season avg", "last_5": "last-5 avg", "line": "line (asked)",
+                   "closing_line": "closing line"}
+
+
+def _ou(entry) -> str:
+    if not entry or entry["accuracy"] is None:
+        return "—"
+    return f"{_pct(entry['accuracy'])} ({entry['calls']:,})"
 
 
 def _f(x) -> str:

@@ -211,3 +211,22 @@ def test_predict_table_sorted_by_edge_with_calls_and_probabilities():
     assert (big["p_call"] > 0.5).all()
     assert t.loc[10:, "call"].isna().all() and t.loc[10:, "p_over"].isna().all()
     assert (t["missing_features"] >= 0).all() and t["missing_features"].max() > 0
+
+
+def test_closing_line_is_a_second_line_for_over_under_and_a_baseline():
+    """When the frame carries the closing line, over/under is also judged against it,
+    for the model and for the average baselines, and the closing line is a baseline."""
+    frame = pd.DataFrame({
+        "points": [20.0, 10.0, 30.0],
+        "points_avg_season": [18.0, 12.0, 25.0],
+        "points_avg_last_5": [np.nan, 9.0, 31.0],
+        "points_line": [np.nan, np.nan, 27.5],  # known when asked only for the last row
+        "closing_line": [19.5, 11.5, 27.5],
+    })
+    pred = np.array([21.0, 12.0, 26.0])
+    m = evaluate(frame, pred)
+    assert m["over_under"]["rows_with_line"] == 1 and m["over_under"]["accuracy"] == 0.0
+    assert m["over_under_closing"] == {"rows_with_line": 3, "pushes": 0, "calls": 3, "correct": 1,
+                                       "accuracy": 1 / 3, "under_share": 1 / 3}
+    assert m["baselines"]["closing_line"]["mae"] == pytest.approx((0.5 + 1.5 + 2.5) / 3)
+    assert m["baselines"]["last_5"]["over_under_closing"]["calls"] == 2
