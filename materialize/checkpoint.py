@@ -1,7 +1,7 @@
 """Checkpoints: how far a materialization of one feature view got, so a killed run resumes.
 
 One small JSON file per feature view, ``NBAFS_DATA_DIR/checkpoints/<project>/<view>.json``,
-rewritten atomically (temp file, fsync, rename) *after* each chunk's online write has
+rewritten atomically (temp file, rename) *after* each chunk's online write has
 committed. A run killed at any moment therefore finds, at worst, a checkpoint one
 chunk behind what was written; that chunk is written again with the very same values
 and event timestamps, which the online store accepts as an identical overwrite. So a
@@ -12,8 +12,13 @@ Starting the same run again resumes after ``done_through``; starting a different
 (another window, a changed view) starts from the window start. A *completed* run is
 not skipped when started again: it is rewritten (see ``begin``).
 
-The checkpoint also keeps the per-date quality-gate figures of the chunks already
-written, so the report of a resumed run still covers every date.
+The per-date quality-gate figures of the chunks already written go to
+``<view>.dates.jsonl`` beside it (appended, one line per date, so saving stays O(chunk)),
+and a resumed run reloads them: the report of a resumed run still covers every date.
+
+Durability: the guarantee is against the process dying at any instant (``kill -9``,
+OOM, Ctrl-C), which the atomic rename covers. No fsync: after a power loss the
+checkpoint could otherwise outlive the online store's last commits and skip them.
 """
 from __future__ import annotations
 
@@ -70,8 +75,12 @@ class CheckpointStore:
             return None
         except ValueError:
             return None  # cannot happen with atomic writes; treat as no checkpoint
-        fields = {f.name for f in dataclasses.fields(Checkpoint)}
-        return Checkpoint(**{k: v for k, v in raw.items() if k in fields})
+        fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"dates"}
+        cp = Checkpoint(**{k: v for k, v in raw.items() if k in fields})
+        return cp
+
+    def dates_path(self, view: str) -> Path:
+        return self.dir / f"{view}.dates.jsonl"
 
     def begin(self, view: str, key: str, start: dt.datetime, end: dt.datetime) -> Checkpoint:
         """The checkpoint to continue: the interrupted run with this key, or a fresh one.
@@ -86,23 +95,44 @@ class CheckpointStore:
         old = self.load(view)
         if old is not None and old.run_key == key and not old.completed and old.done_through:
             old.resumed_from = old.done_through
+            old.dates = self._load_dates(view, key)
             return old
+        self.dates_path(view).unlink(missing_ok=True)
         return Checkpoint(view=view, run_key=key, start=start.isoformat(), end=end.isoformat())
 
-    def save(self, cp: Checkpoint) -> None:
+    def save(self, cp: Checkpoint, new_dates: dict[str, dict[str, Any]] | None = None) -> None:
+        """Record the chunk just written: its per-date figures, then the checkpoint itself."""
+        if new_dates:
+            cp.dates.update(new_dates)
+            with open(self.dates_path(cp.view), "a") as fh:
+                for day in sorted(new_dates):
+                    fh.write(json.dumps({"run": cp.run_key, "date": day, "features": new_dates[day]}) + "\n")
         cp.updated_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        state = {k: v for k, v in dataclasses.asdict(
+            dataclasses.replace(cp, dates={})).items() if k != "dates"}
         final = self.path(cp.view)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        with open(tmp, "w") as fh:
-            json.dump(dataclasses.asdict(cp), fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
         os.replace(tmp, final)
-        dfd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
-    def all(self) -> list[Checkpoint]:
-        return [cp for p in sorted(self.dir.glob("*.json")) if (cp := self.load(p.stem))]
+    def _load_dates(self, view: str, key: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            lines = self.dates_path(view).read_text().splitlines()
+        except FileNotFoundError:
+            return out
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill: its chunk is rewritten on resume anyway
+            if rec.get("run") == key:
+                out[rec["date"]] = rec["features"]
+        return out
+
+    def load_with_dates(self, view: str) -> Checkpoint | None:
+        """The checkpoint with its per-date figures (for reports)."""
+        cp = self.load(view)
+        if cp is not None:
+            cp.dates = self._load_dates(view, cp.run_key)
+        return cp

@@ -1,18 +1,488 @@
-"""The batch engine that `feast materialize` uses (named in feature_store.yaml).
+"""The batch engine that ``feast materialize`` uses (``feature_store.yaml``: ``batch_engine``).
 
-STUB for now: Feast's LocalComputeEngine. To become the chunked, gated, checkpointed,
-monotonic engine of issue 4.
+``feast materialize START END`` and ``feast materialize-incremental END`` hand this
+engine one task per feature view (``supports_batch``: all views in one call). It runs
+them together, game date by game date::
+
+    preflight (columns the views read exist, typed)   -> PreflightError, nothing written
+    plan: rows per UTC day per view (from the partitions' parquet footers), days
+          grouped into chunks of at most ``max_rows_per_chunk`` rows (a day is never split)
+    for each chunk, in time order:
+        read every view's rows of the chunk through the offline store
+        quality gates per game date (feature_repo/catalog.py)   -> GateError, nothing of
+                                                                   the chunk written
+        keep each entity's latest row (event_timestamp, created_at) in the chunk
+        online_write_batch (the store writes monotonically)
+        checkpoint each view: done through the chunk's end
+
+Why this gives the guarantees of issue 4:
+
+- *Memory* is bounded by the chunk, not the window: the plan holds one count per day,
+  rows are read chunk by chunk.
+- *Monotonic*: chunks go forward in time, and the online store (NbaSqliteOnlineStore)
+  writes a value only if its event timestamp is not older than the stored one, so an
+  old window materialized after a new one changes nothing.
+- *Resume*: the checkpoint is saved after the chunk's write committed. A run killed at
+  any moment resumes after the last checkpointed chunk and rewrites at most one chunk
+  with identical values: the store ends identical to an uninterrupted run's. The final
+  store does not depend on how the window was chunked: each entity ends with its
+  latest row of the window.
+- *Idempotent*: a completed run started again is rewritten, not skipped (see
+  ``checkpoint.CheckpointStore.begin`` for why); equal event timestamps overwrite with
+  equal values.
+
+Chunk size: ``max_rows_per_chunk`` in the yaml (default 50,000), or the environment
+variable ``NBAFS_CHUNK_ROWS`` (``1`` = one game date per chunk).
+
+Window bounds follow Feast: ``[start, end]``, both inclusive. Chunks are half-open
+``[lo, hi)`` on UTC midnights; the offline store is asked for ``[lo, hi - 1us]`` and the
+result is filtered again, so no row is read twice or lost at a boundary.
 """
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, List, Literal, Optional, Sequence, Union
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import StrictInt
+
+from feast import BatchFeatureView, Entity, FeatureView, OnDemandFeatureView, StreamFeatureView
+from feast.infra.common.materialization_job import MaterializationJobStatus, MaterializationTask
 from feast.infra.compute_engines.local.compute import LocalComputeEngine, LocalComputeEngineConfig
+from feast.infra.compute_engines.local.job import LocalMaterializationJob
+from feast.infra.registry.base_registry import BaseRegistry
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from feast.type_map import python_values_to_proto_values
+from feast.utils import _get_column_names
+from feast.value_type import ValueType
+
+from materialize import gates as gates_mod
+from materialize import footers, lock, preflight, progress
+from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
+
+log = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+ONE_US = dt.timedelta(microseconds=1)
+CHUNK_ROWS_ENV = "NBAFS_CHUNK_ROWS"
 
 
 class NbaBatchEngineConfig(LocalComputeEngineConfig):
     type: Literal["materialize.engine.NbaBatchEngine"] = "materialize.engine.NbaBatchEngine"  # type: ignore[assignment]
+    max_rows_per_chunk: StrictInt = 50_000
+    """Days are grouped into a chunk until it would hold more rows than this (all views)."""
+
+
+@dataclass
+class ViewRun:
+    """One feature view's part of a materialization run."""
+
+    task: MaterializationTask
+    view: FeatureView
+    join_keys: list[str]
+    join_key_types: dict[str, Any]
+    feature_cols: list[str]  # source column names, in feature order
+    ts_col: str
+    created_col: str | None
+    extra_cols: list[str]  # gate inputs and game_date, beyond the served columns
+    gates: list[gates_mod.Gate]
+    date_col: str | None  # column naming the game date, if the source has one
+    checkpoint: Checkpoint
+    start: dt.datetime  # where this run starts reading (window start, or the resume point)
+    end_excl: dt.datetime  # window end + 1us (Feast's end is inclusive)
+    days: dict[dt.date, int] = field(default_factory=dict)  # rows per UTC day still to do
+    spans: list[tuple[dt.datetime, dt.datetime]] | None = None  # event-time range per partition file, if known
+
+    def may_have_rows(self, lo: dt.datetime, hi: dt.datetime) -> bool:
+        """False only when the partition footers prove no event falls in [lo, hi)."""
+        return self.spans is None or any(a < hi and b >= lo for a, b in self.spans)
+
+
+@dataclass
+class RunSummary:
+    """What the last ``materialize`` call did (the backfill report reads it)."""
+
+    views: dict[str, Checkpoint] = field(default_factory=dict)
+    rows_read: int = 0
+    rows_written: int = 0
+    chunks: int = 0
+    dates: int = 0
+    seconds: float = 0.0
+    resumed: dict[str, str] = field(default_factory=dict)  # view -> resumed from
 
 
 class NbaBatchEngine(LocalComputeEngine):
-    pass
+    """Chunked, gated, checkpointed, monotonic materialization (see the module docstring)."""
+
+    def __init__(self, *, repo_config, offline_store, online_store, **kwargs):
+        self.config = NbaBatchEngineConfig(**kwargs)
+        super().__init__(
+            repo_config=repo_config, offline_store=offline_store, online_store=online_store,
+            backend=self.config.backend,
+        )
+        self.last_run: RunSummary | None = None
+
+    @property
+    def supports_batch(self) -> bool:
+        # All views in one call: one progress display, and a failing gate on a date stops
+        # every view before anything of that date is written.
+        return True
+
+    @property
+    def max_rows_per_chunk(self) -> int:
+        raw = os.environ.get(CHUNK_ROWS_ENV, "").strip()
+        return int(raw) if raw else self.config.max_rows_per_chunk
+
+    # --- feast apply ---------------------------------------------------------------------
+    def update(
+        self,
+        project: str,
+        views_to_delete: Sequence[Union[BatchFeatureView, StreamFeatureView, FeatureView]],
+        views_to_keep: Sequence[Union[BatchFeatureView, StreamFeatureView, FeatureView, OnDemandFeatureView]],
+        entities_to_delete: Sequence[Entity],
+        entities_to_keep: Sequence[Entity],
+    ):
+        """``feast apply`` calls this before committing the registry: run the schema preflight."""
+        batch_views = [v for v in views_to_keep if not isinstance(v, OnDemandFeatureView)]
+        preflight.run(views=batch_views)
+
+    # --- feast materialize ---------------------------------------------------------------
+    def materialize(self, registry: BaseRegistry, tasks, **kwargs) -> List[LocalMaterializationJob]:
+        if isinstance(tasks, MaterializationTask):
+            tasks = [tasks]
+        tasks = list(tasks)
+        t0 = dt.datetime.now(UTC)
+        with lock.store_lock("feast materialize", say=_say):
+            self._materialize(registry, tasks)
+        if self.last_run is not None:
+            self.last_run.seconds = (dt.datetime.now(UTC) - t0).total_seconds()
+        return [
+            LocalMaterializationJob(
+                job_id=f"{t.feature_view.name}-{t.start_time}-{t.end_time}",
+                status=MaterializationJobStatus.SUCCEEDED,
+            )
+            for t in tasks
+        ]
+
+    def _materialize(self, registry: BaseRegistry, tasks: list[MaterializationTask]) -> None:
+        views = [t.feature_view for t in tasks]
+        preflight.check(preflight.feature_view_reads(views), globs=_globs(views))
+        project = tasks[0].project if tasks else self.repo_config.project
+        checkpoints = CheckpointStore(project)
+        summary = RunSummary()
+        self.last_run = summary
+        runs = [self._plan_view(registry, t, checkpoints) for t in tasks]
+        for r in runs:
+            summary.views[r.view.name] = r.checkpoint
+            if r.checkpoint.resumed_from:
+                summary.resumed[r.view.name] = r.checkpoint.resumed_from
+        active = [r for r in runs if r.view.online and r.start < r.end_excl]
+        for r in active:
+            r.days = self._day_counts(r)
+        chunks = _chunks(active, self.max_rows_per_chunk)
+        all_days = sorted({d for r in active for d in r.days})
+        total_rows = sum(n for r in active for n in r.days.values())
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        with progress.phase("materialize", total_rows=total_rows, total_dates=len(all_days)) as bar:
+            for name, since in summary.resumed.items():
+                bar.note(f"{name}: resuming an interrupted run, already written through {since}")
+            for lo, hi in chunks:
+                parts = []
+                failures: list[gates_mod.GateFailure] = []
+                rows_in_chunk = 0
+                for r in active:
+                    a, b = max(lo, r.start), min(hi, r.end_excl)
+                    if a >= b or not r.may_have_rows(a, b):
+                        continue
+                    table = self._read(r, a, b)
+                    rows_in_chunk += table.num_rows
+                    figures = gates_mod.measure(con, table, r.gates) if r.gates else {}
+                    failures += gates_mod.judge(r.gates, figures)
+                    parts.append((r, b, table, figures))
+                if failures:
+                    written = [r.checkpoint.done_through for r in active if r.checkpoint.done_through]
+                    raise gates_mod.GateError(
+                        failures,
+                        (lo.date().isoformat(), (hi - ONE_US).date().isoformat()),
+                        min(written)[:10] if written else None,
+                    )
+                for r, b, table, figures in parts:
+                    written_rows = self._write(con, r, table)
+                    cp = r.checkpoint
+                    cp.done_through = b.isoformat()
+                    cp.chunks_done += 1
+                    cp.rows_read += table.num_rows
+                    cp.rows_written += written_rows
+                    checkpoints.save(cp, figures)
+                    summary.rows_read += table.num_rows
+                    summary.rows_written += written_rows
+                summary.chunks += 1
+                n_dates = sum(1 for d in all_days if lo <= _midnight(d) < hi or (d == lo.date()))
+                summary.dates += n_dates
+                bar.advance(rows=rows_in_chunk, dates=n_dates)
+            bar.set_totals(rows=bar.rows)  # the plan's count is per partition file; this is exact
+        for r in runs:
+            r.checkpoint.completed = True
+            r.checkpoint.done_through = r.checkpoint.done_through or r.end_excl.isoformat()
+            checkpoints.save(r.checkpoint)
+
+    # --- planning --------------------------------------------------------------------------
+    def _plan_view(self, registry: BaseRegistry, task: MaterializationTask, checkpoints: CheckpointStore) -> ViewRun:
+        view = task.feature_view
+        entities = [registry.get_entity(name, task.project) for name in view.entities]
+        join_keys, feature_cols, ts_col, created_col = _get_column_names(view, entities)
+        join_key_types = {ec.name: ec.dtype.to_value_type() for ec in view.entity_columns}
+        gates = gates_mod.gates_for(view.name, [f.name for f in view.features])
+        source_cols = _source_columns(view)
+        extra = [c for c in gates_mod.extra_columns(gates) if c not in feature_cols and c not in join_keys]
+        date_col = "game_date" if "game_date" in source_cols else None
+        if date_col and date_col not in extra and date_col not in feature_cols and date_col not in join_keys:
+            extra.append(date_col)
+        start = _utc(task.start_time)
+        end_excl = _utc(task.end_time) + ONE_US
+        key = run_key(_fingerprint(view), start, end_excl)
+        cp = checkpoints.begin(view.name, key, start, end_excl - ONE_US)
+        resume = cp.done_through_ts if cp.resumed_from else None
+        return ViewRun(
+            task=task, view=view, join_keys=join_keys, join_key_types=join_key_types,
+            feature_cols=feature_cols, ts_col=ts_col, created_col=created_col, extra_cols=extra,
+            gates=gates, date_col=date_col, checkpoint=cp,
+            start=max(start, resume) if resume else start, end_excl=end_excl,
+        )
+
+    def _pull(self, r: ViewRun, lo: dt.datetime, hi: dt.datetime, columns: list[str], with_keys: bool) -> pa.Table:
+        job = self.offline_store.pull_all_from_table_or_query(
+            config=self.repo_config,
+            data_source=r.view.batch_source,
+            join_key_columns=r.join_keys if with_keys else [],
+            feature_name_columns=columns,
+            timestamp_field=r.ts_col,
+            created_timestamp_column=r.created_col if with_keys else None,
+            start_date=lo,
+            end_date=hi - ONE_US,
+        )
+        table = job.to_arrow()
+        ts = table.column(r.ts_col)
+        if pa.types.is_timestamp(ts.type) and ts.type.tz is None:
+            ts = pc.assume_timezone(ts, "UTC")  # Feast's readers hand back naive UTC
+        ts = ts.cast(pa.timestamp("us", tz="UTC"))
+        table = table.set_column(table.schema.get_field_index(r.ts_col), r.ts_col, ts)
+        lo_s = pa.scalar(lo, type=pa.timestamp("us", tz="UTC"))
+        hi_s = pa.scalar(hi, type=pa.timestamp("us", tz="UTC"))
+        mask = pc.and_(pc.greater_equal(ts, lo_s), pc.less(ts, hi_s))
+        return table.filter(mask)
+
+    def _day_counts(self, r: ViewRun) -> dict[dt.date, int]:
+        """Rows per UTC day of event time in what is left of the window.
+
+        For a parquet FileSource this comes from the partitions' footers (row count and
+        event-time range per file; a file's rows count on the day of its earliest
+        event), without reading a row. Otherwise: one pull of the event timestamps.
+        """
+        planned = _days_from_footers(r)
+        if planned is not None:
+            return planned
+        table = self._pull(r, r.start, r.end_excl, [], with_keys=False)
+        if table.num_rows == 0:
+            return {}
+        days = pc.cast(pc.floor_temporal(table.column(r.ts_col), unit="day"), pa.date32())
+        counts = pc.value_counts(days)
+        return {v["values"].as_py(): v["counts"].as_py() for v in counts}
+
+    # --- one chunk -------------------------------------------------------------------------
+    def _read(self, r: ViewRun, lo: dt.datetime, hi: dt.datetime) -> pa.Table:
+        table = self._pull(r, lo, hi, r.feature_cols + r.extra_cols, with_keys=True)
+        mapping = r.view.batch_source.field_mapping or {}
+        if mapping:
+            table = table.rename_columns([mapping.get(c, c) for c in table.column_names])
+        if r.date_col:
+            day = table.column(r.date_col)
+            if pa.types.is_timestamp(day.type):
+                day = pc.cast(day, pa.date32())
+            table = table.append_column(gates_mod.DATE_COLUMN, day.cast(pa.date32()))
+        else:
+            ts = table.column(r.ts_col).cast(pa.timestamp("us", tz="UTC"))
+            table = table.append_column(gates_mod.DATE_COLUMN, pc.cast(pc.floor_temporal(ts, unit="day"), pa.date32()))
+        return table
+
+    def _write(self, con: duckdb.DuckDBPyConnection, r: ViewRun, table: pa.Table) -> int:
+        """Keep each entity's latest row of the chunk and write it online; rows written."""
+        if table.num_rows == 0:
+            return 0
+        latest = _latest_per_entity(con, table, list(r.join_key_types), r.ts_col, r.created_col)
+        rows = _to_protos(latest, r.view, r.join_key_types, r.ts_col, r.created_col)
+        self.online_store.online_write_batch(
+            config=self.repo_config, table=r.view, data=rows, progress=None,
+        )
+        return len(rows)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _say(message: str) -> None:
+    d = progress.current()
+    if d is not None:
+        d.line(message)
+    else:
+        import sys
+
+        print(message, file=sys.stderr, flush=True)
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _globs(views) -> dict[str, str]:
+    out = {}
+    for v in views:
+        src = getattr(v, "batch_source", None)
+        located = preflight.source_table(src) if src is not None else None
+        if located:
+            out[located[0]] = located[1]
+    return out
+
+
+def _source_columns(view: FeatureView) -> set[str]:
+    """Column names of the view's source (from a partition footer), empty when unknown."""
+    located = preflight.source_table(view.batch_source) if view.batch_source is not None else None
+    if not located:
+        return set()
+    files = footers.footers(located[1])
+    return set(files[-1].schema.names) if files else set()
+
+
+def _days_from_footers(r: ViewRun) -> dict[dt.date, int] | None:
+    located = preflight.source_table(r.view.batch_source) if r.view.batch_source is not None else None
+    if not located:
+        return None
+    days: dict[dt.date, int] = {}
+    spans = []
+    for f in footers.footers(located[1]):
+        if not f.num_rows:
+            continue
+        span = f.time_range(r.ts_col)
+        if span is None:
+            return None  # no statistics: ask the offline store instead
+        lo, hi = span
+        if hi < r.start or lo >= r.end_excl:
+            continue
+        spans.append(span)
+        day = max(lo, r.start).date()
+        days[day] = days.get(day, 0) + f.num_rows
+    r.spans = spans
+    return days
+
+
+def _fingerprint(view: FeatureView) -> str:
+    """What makes two runs of a view the same run: its name, columns, types and source."""
+    src = view.batch_source
+    parts = [view.name, ",".join(view.entities), ",".join(f"{f.name}:{f.dtype}" for f in view.features)]
+    if src is not None:
+        parts += [getattr(src, "path", "") or src.name, src.timestamp_field, src.created_timestamp_column or ""]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _chunks(runs: list[ViewRun], max_rows: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Half-open intervals covering every run's window without gap, split at UTC midnights.
+
+    Consecutive days are grouped until a chunk would exceed ``max_rows`` (all views
+    together); a day is never split. The first chunk starts at the earliest run start
+    and the last ends at the latest run end, so no row is left between two chunks
+    even where the plan's day counts are approximate.
+    """
+    if not runs:
+        return []
+    first = min(r.start for r in runs)
+    last = max(r.end_excl for r in runs)
+    per_day: dict[dt.date, int] = {}
+    for r in runs:
+        for d, n in r.days.items():
+            per_day[d] = per_day.get(d, 0) + n
+    cuts: list[dt.datetime] = []
+    rows = 0
+    for d in sorted(per_day):
+        if rows and rows + per_day[d] > max_rows:
+            cut = _midnight(d)
+            if first < cut < last:
+                cuts.append(cut)
+            rows = 0
+        rows += per_day[d]
+    bounds = [first, *cuts, last]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _midnight(d: dt.date) -> dt.datetime:
+    return dt.datetime.combine(d, dt.time(), UTC)
+
+
+def _latest_per_entity(con, table: pa.Table, keys: list[str], ts_col: str, created_col: str | None) -> pa.Table:
+    order = f'"{ts_col}" DESC' + (f', "{created_col}" DESC' if created_col else "")
+    part = ", ".join(f'"{k}"' for k in keys)
+    con.register("__chunk", table)
+    try:
+        return con.sql(
+            f"SELECT * FROM __chunk QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY {order}) = 1"
+        ).to_arrow_table()
+    finally:
+        con.unregister("__chunk")
+
+
+def _to_protos(table: pa.Table, view: FeatureView, join_key_types: dict, ts_col: str, created_col: str | None):
+    """Arrow rows -> Feast's (EntityKey, {feature: Value}, event_ts, created_ts) tuples, column by column.
+
+    Same values as Feast's ``_convert_arrow_to_proto`` (NULL and NaN become an empty
+    Value), about 3x faster: a column's protos are built in one comprehension, and
+    repeated values (ints, bools, strings) share one proto (the store only serializes them).
+    """
+    n = table.num_rows
+    names = [f.name for f in view.features]
+    columns = [_column_protos(table.column(f.name), f.dtype.to_value_type()) for f in view.features]
+    key_names = list(join_key_types)
+    key_columns = [_column_protos(table.column(k), t) for k, t in join_key_types.items()]
+    entity_keys = [EntityKeyProto(join_keys=key_names, entity_values=vals) for vals in zip(*key_columns)]
+    features = [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(n)]
+    event_ts = table.column(ts_col).cast(pa.timestamp("us", tz="UTC")).to_pylist()
+    created = (
+        table.column(created_col).cast(pa.timestamp("us", tz="UTC")).to_pylist() if created_col else [None] * n
+    )
+    return list(zip(entity_keys, features, event_ts, created))
+
+
+_EMPTY = ValueProto()
+
+
+def _column_protos(column: pa.ChunkedArray, value_type: ValueType) -> list[ValueProto]:
+    values = column.to_pylist()
+    V, E = ValueProto, _EMPTY
+    if value_type == ValueType.DOUBLE:
+        return [E if v is None or v != v else V(double_val=v) for v in values]
+    if value_type == ValueType.FLOAT:
+        return [E if v is None or v != v else V(float_val=v) for v in values]
+    attr = _CACHEABLE.get(value_type)
+    if attr is not None:
+        cache: dict[Any, ValueProto] = {None: E}
+        out = []
+        for v in values:
+            p = cache.get(v)
+            if p is None:
+                p = cache[v] = V(**{attr: v})
+            out.append(p)
+        return out
+    return python_values_to_proto_values(column.to_numpy(zero_copy_only=False), value_type)
+
+
+_CACHEABLE = {
+    ValueType.INT64: "int64_val",
+    ValueType.INT32: "int32_val",
+    ValueType.BOOL: "bool_val",
+    ValueType.STRING: "string_val",
+}

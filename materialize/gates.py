@@ -3,7 +3,7 @@
 The gates are not declared here: each served feature's ``QualityGate`` lives next to
 the feature in ``feature_repo/catalog.py`` (populated share over eligible rows, share
 of zeros, value range, which rows are eligible). This module turns those declarations
-into one DuckDB aggregate per chunk, grouped by game date, and into the error a person
+into per-game-date figures for each chunk (vectorized numpy over the chunk), and into the error a person
 can act on::
 
     quality gate failed on game date 2025-12-01; nothing of 2025-12-01..2025-12-01 was written online
@@ -19,7 +19,9 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -76,60 +78,125 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _masks(con: duckdb.DuckDBPyConnection, chunk: pa.Table, conditions: list[str]) -> dict[str, np.ndarray]:
+    """Each eligible_when condition evaluated on every row (NULL counts as not eligible).
+
+    Simple conditions (comparisons of a column with a literal, AND/OR/NOT, IS NULL) are
+    evaluated with Arrow compute; anything else runs as SQL in DuckDB.
+    """
+    out: dict[str, np.ndarray] = {}
+    for cond in conditions:
+        try:
+            mask = _arrow_condition(sqlglot.parse_one(cond, read="duckdb"), chunk)
+        except _Unsupported:
+            con.register("__gate_chunk", chunk)
+            try:
+                mask = con.sql(f"SELECT coalesce(({cond}), FALSE) FROM __gate_chunk").to_arrow_table().column(0)
+            finally:
+                con.unregister("__gate_chunk")
+        out[cond] = pc.fill_null(mask, False).to_numpy(zero_copy_only=False).astype(bool)
+    return out
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_COMPARE = {exp.GT: pc.greater, exp.GTE: pc.greater_equal, exp.LT: pc.less, exp.LTE: pc.less_equal,
+            exp.EQ: pc.equal, exp.NEQ: pc.not_equal}
+
+
+def _arrow_condition(node: exp.Expression, chunk: pa.Table):
+    if isinstance(node, exp.Paren):
+        return _arrow_condition(node.this, chunk)
+    if isinstance(node, exp.And):
+        return pc.and_kleene(_arrow_condition(node.left, chunk), _arrow_condition(node.right, chunk))
+    if isinstance(node, exp.Or):
+        return pc.or_kleene(_arrow_condition(node.left, chunk), _arrow_condition(node.right, chunk))
+    if isinstance(node, exp.Not):
+        return pc.invert(_arrow_condition(node.this, chunk))
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return pc.is_null(_operand(node.this, chunk))
+    for kind, fn in _COMPARE.items():
+        if type(node) is kind:
+            return fn(_operand(node.left, chunk), _operand(node.right, chunk))
+    raise _Unsupported(node.sql())
+
+
+def _operand(node: exp.Expression, chunk: pa.Table):
+    if isinstance(node, exp.Column) and node.name in chunk.column_names:
+        return chunk.column(node.name)
+    if isinstance(node, exp.Literal):
+        return pa.scalar(node.this if node.is_string else float(node.this))
+    if isinstance(node, exp.Boolean):
+        return pa.scalar(node.this)
+    raise _Unsupported(node.sql())
+
+
+def _quantile(sorted_values: np.ndarray, q: float) -> float:
+    """Linear-interpolation quantile of already sorted values (numpy's default method)."""
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
+
+
 def measure(con: duckdb.DuckDBPyConnection, chunk: pa.Table, gates: list[Gate]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per game date and feature, the figures the gates judge (one SQL over the chunk).
+    """Per game date and feature, the figures the gates judge (vectorized over the chunk).
 
     ``chunk`` must carry a ``__gate_date`` DATE column. Returns
     ``{"2025-12-01": {"usage_spike_score": {"rows":..., "eligible":..., "populated":...,
     "nonnull":..., "zeros":..., "out_of_range":..., "min":..., "max":..., "mean":...,
-    "p10":..., "p50":..., "p90":...}}}``. NaN counts as NULL (it is not a value).
+    "p10":..., "p50":..., "p90":...}}}``. NaN counts as NULL (it is not a value); for a
+    boolean feature "zeros" counts False. The eligible_when conditions run in DuckDB
+    (they are SQL, evaluated with Arrow compute when simple); the counting is numpy,
+    one pass per feature for all dates at once.
     """
     if not gates or chunk.num_rows == 0:
         return {}
-    schema = chunk.schema
-    selects = [f"{_q(DATE_COLUMN)} AS d", "count(*) AS rows"]
-    for i, g in enumerate(gates):
-        typ = schema.field(g.feature).type
-        col = _q(g.feature)
-        is_bool = pa.types.is_boolean(typ)
-        v = f"(CASE WHEN isnan({col}) THEN NULL ELSE {col} END)" if pa.types.is_floating(typ) else col
-        elig = f"({g.rule.eligible_when})" if g.rule.eligible_when else "TRUE"
-        selects += [
-            f"count(*) FILTER (WHERE {elig}) AS e{i}",
-            f"count({v}) FILTER (WHERE {elig}) AS p{i}",
-            f"count({v}) AS n{i}",
-            f"count(*) FILTER (WHERE {'NOT ' + v if is_bool else v + ' = 0'}) AS z{i}",
-        ]
-        if is_bool:
-            selects += [f"avg({v}::DOUBLE) AS mean{i}"]
+    encoded = pc.dictionary_encode(chunk.column(DATE_COLUMN)).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    days = [d.isoformat() if isinstance(d, dt.date) else str(d) for d in encoded.dictionary.to_pylist()]
+    k = len(days)
+    count = lambda w: np.bincount(codes, weights=w, minlength=k)  # noqa: E731
+    rows = np.bincount(codes, minlength=k)
+    masks = _masks(con, chunk, sorted({g.rule.eligible_when for g in gates if g.rule.eligible_when}))
+    out: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in days}
+    for g in gates:
+        col = chunk.column(g.feature)
+        valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+        if pa.types.is_boolean(col.type):
+            values = pc.fill_null(col, False).to_numpy(zero_copy_only=False).astype(np.float64)
         else:
-            selects += [
-                f"min({v})::DOUBLE AS lo{i}", f"max({v})::DOUBLE AS hi{i}", f"avg({v})::DOUBLE AS mean{i}",
-                f"quantile_cont({v}, [0.1, 0.5, 0.9]) AS q{i}",
-            ]
-            if g.rule.value_range:
-                low, high = g.rule.value_range
-                selects.append(f"count(*) FILTER (WHERE {v} < {float(low)!r} OR {v} > {float(high)!r}) AS o{i}")
-    con.register("__gate_chunk", chunk)
-    try:
-        rows = con.execute(f"SELECT {', '.join(selects)} FROM __gate_chunk GROUP BY 1 ORDER BY 1").fetchall()
-        names = [d[0] for d in con.description]
-    finally:
-        con.unregister("__gate_chunk")
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        r = dict(zip(names, row))
-        day = r["d"].isoformat() if isinstance(r["d"], dt.date) else str(r["d"])
-        per: dict[str, dict[str, Any]] = {}
-        for i, g in enumerate(gates):
-            q = r.get(f"q{i}") or [None, None, None]
-            per[g.feature] = {
-                "rows": r["rows"], "eligible": r[f"e{i}"], "populated": r[f"p{i}"], "nonnull": r[f"n{i}"],
-                "zeros": r[f"z{i}"], "out_of_range": r.get(f"o{i}", 0),
-                "min": r.get(f"lo{i}"), "max": r.get(f"hi{i}"), "mean": r.get(f"mean{i}"),
-                "p10": q[0], "p50": q[1], "p90": q[2],
+            values = pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            valid &= ~np.isnan(values)
+        values = np.where(valid, values, 0.0)
+        elig = masks[g.rule.eligible_when] if g.rule.eligible_when else np.ones(len(values), dtype=bool)
+        eligible, populated, nonnull = count(elig), count(elig & valid), count(valid)
+        zeros = count(valid & (values == 0))
+        outside = np.zeros(k)
+        if g.rule.value_range:
+            low, high = g.rule.value_range
+            outside = count(valid & ((values < low) | (values > high)))
+        sums = count(values)
+        # min, max and quantiles per date: sort the valid values by (date, value) once.
+        vc, vv = codes[valid], values[valid]
+        order = np.lexsort((vv, vc))
+        vc, vv = vc[order], vv[order]
+        starts = np.searchsorted(vc, np.arange(k), side="left")
+        ends = np.searchsorted(vc, np.arange(k), side="right")
+        for i, day in enumerate(days):
+            n = int(ends[i] - starts[i])
+            seg = vv[starts[i]:ends[i]]
+            fig: dict[str, Any] = {
+                "rows": int(rows[i]), "eligible": int(eligible[i]), "populated": int(populated[i]),
+                "nonnull": n, "zeros": int(zeros[i]), "out_of_range": int(outside[i]),
+                "min": float(seg[0]) if n else None, "max": float(seg[-1]) if n else None,
+                "mean": float(sums[i] / n) if n else None,
             }
-        out[day] = per
+            for q in (10, 50, 90):
+                fig[f"p{q}"] = _quantile(seg, q / 100) if n else None
+            out[day][g.feature] = fig
     return out
 
 

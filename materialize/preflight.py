@@ -22,7 +22,7 @@ What is read, derived from the declarations rather than listed by hand:
 - quality gates: the columns their ``eligible_when`` conditions name.
 
 What exists: the parquet footers of the table's partition files
-(``pyarrow.parquet.read_schema``), every file (a rename in the newest partitions only
+(``materialize.footers``, cached per file version), every file (a rename in the newest partitions only
 is the usual way it happens), optionally only the partitions of a date range. A table
 with no partition yet is skipped: there is nothing to read, so nothing can break.
 """
@@ -32,13 +32,12 @@ import dataclasses
 import datetime as dt
 import glob
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from materialize import footers
 from nbafs import paths
 from nbafs.errors import UserError
 from warehouse import schema as wschema
@@ -242,12 +241,11 @@ def check(
             skipped.append(fqn)
             continue
         n_files += len(files)
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            schemas = list(pool.map(pq.read_schema, files))
+        schemas = [footers.footer(f).schema for f in files]
         # Group files by schema: usually one group; a rename shows as two.
         groups: dict[pa.Schema, list[Path]] = {}
         for f, s in zip(files, schemas):
-            groups.setdefault(s.remove_metadata(), []).append(f)
+            groups.setdefault(s, []).append(f)
         seen: set[tuple[str, str]] = set()
         for r in table_reads:
             key = (r.column, r.expected)
