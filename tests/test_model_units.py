@@ -230,3 +230,16 @@ def test_closing_line_is_a_second_line_for_over_under_and_a_baseline():
                                        "accuracy": 1 / 3, "under_share": 1 / 3}
     assert m["baselines"]["closing_line"]["mae"] == pytest.approx((0.5 + 1.5 + 2.5) / 3)
     assert m["baselines"]["last_5"]["over_under_closing"]["calls"] == 2
+
+
+def test_boosting_rounds_are_chosen_on_training_dates_only():
+    """Model selection never sees the evaluation dates: its inner split lies inside the
+    training dates, and the chosen size is one of the grid's."""
+    from model.train import ITERATION_GRID
+
+    df = synthetic_training_set()
+    _, metrics, _, _ = fit_and_evaluate(df)
+    sel = metrics["model_selection"]
+    assert sel["inner_eval_start"] <= metrics["train"]["last_date"] < metrics["eval_start"]
+    assert sel["chosen"] in ITERATION_GRID and metrics["hyperparameters"]["max_iter"] == sel["chosen"]
+    assert sel["inner_rows"]["fit"] + sel["inner_rows"]["scored"] == metrics["train"]["rows"]
