@@ -102,8 +102,12 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
 
 def attach_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """(Re)define the view for one table, e.g. after its partitions changed."""
-    con.execute(f"DROP VIEW IF EXISTS {table.fqn}")
-    con.execute(f"DROP TABLE IF EXISTS {table.fqn}")
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [table.dataset, table.name],
+    ).fetchone()
+    if kind is not None:
+        con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {table.fqn}")
     if partitions(table):
         cols = ", ".join(f'CAST("{c.name}" AS {DUCKDB_TYPES[c.type]}) AS "{c.name}"' for c in table.columns)
         con.execute(
