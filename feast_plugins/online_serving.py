@@ -41,14 +41,14 @@ from feast.type_map import feast_value_type_to_python_type, python_values_to_pro
 from feast.types import ComplexFeastType, PrimitiveFeastType
 from feast.value_type import ValueType
 
+from feast_plugins import online_request
 from feast_plugins.online_values import (
     NATIVE_CODECS,
     NULL_TIMESTAMP_FRAME,
     NULL_VALUE_FRAME,
     codec_for,
+    frame_column,
     length_delimited,
-    python_column,
-    serialize_key_column,
     statuses_frame,
     timestamp_frame,
 )
@@ -90,31 +90,6 @@ class NbaOnlineResponse(OnlineResponse):
         return response
 
 
-def _covered(features, requested_odfvs, include_feature_view_version_metadata: bool, config) -> bool:
-    if include_feature_view_version_metadata or config.entity_key_serialization_version != 3:
-        return False
-    if isinstance(features, FeatureService) and getattr(features, "precompute_online", False):
-        return False
-    for odfv in requested_odfvs:
-        if odfv.write_to_online_store or odfv.aggregations or odfv.mode not in ("python", "pandas"):
-            return False
-    return True
-
-
-def _columnar(entity_rows) -> Dict[str, Any]:
-    """Feast's own conversion of row-oriented entity rows (OnlineStore.get_online_features)."""
-    if not isinstance(entity_rows, list):
-        return entity_rows
-    columnar: Dict[str, List[Any]] = {k: [] for k in entity_rows[0].keys()}
-    for entity_row in entity_rows:
-        for key, value in entity_row.items():
-            try:
-                columnar[key].append(value)
-            except KeyError as e:
-                raise ValueError("All entity_rows must have the same keys.") from e
-    return columnar
-
-
 def get_online_features(
     store: "NbaSqliteOnlineStore",
     config,
@@ -130,48 +105,30 @@ def get_online_features(
         return None
     if isinstance(features, FeatureService) and getattr(features, "precompute_online", False):
         return None
-    (
-        join_key_values,
-        grouped_refs,
-        entity_name_to_join_key_map,
-        requested_odfvs,
-        feature_refs,
-        requested_result_row_names,
-        response,
-    ) = utils._prepare_entities_to_read_from_online_store(
-        registry=registry,
-        project=project,
-        features=features,
-        entity_values=_columnar(entity_rows),
-        full_feature_names=full_feature_names,
-        native_entity_values=True,
-    )
-    if not _covered(features, requested_odfvs, include_feature_view_version_metadata, config):
-        return None
-    store._check_versioned_read_support(grouped_refs)
+    request = online_request.prepare(registry, project, features, entity_rows, full_feature_names)
+    for odfv in request.requested_odfvs:
+        if odfv.write_to_online_store or odfv.aggregations or odfv.mode not in ("python", "pandas"):
+            return None
+    store._check_versioned_read_support(request.grouped_refs)
 
-    # Python values of what is already in the response: join keys and request data.
-    python_columns: Dict[str, list] = {
-        name: python_column(vector.values)
-        for name, vector in zip(response.metadata.feature_names.val, response.results)
-    }
+    response = request.response
+    python_columns = request.python_columns
     timestamp_seconds: Dict[str, list] = {}
     output_len = len(next(iter(python_columns.values()))) if python_columns else 0
-
     names: List[str] = []
     vectors: List[bytes] = []
-    for group in _group_by_keys(grouped_refs, join_key_values, entity_name_to_join_key_map):
+    for group in _group_by_keys(request):
         n_rows = _read_group(store, config, group, full_feature_names, names, vectors,
                              python_columns, timestamp_seconds)
         output_len = output_len or n_rows
     response.metadata.feature_names.val.extend(names)
     response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, v) for v in vectors))
 
-    feature_types = store._build_feature_types(grouped_refs)
-    if requested_odfvs:
-        _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature_names,
+    feature_types = store._build_feature_types(request.grouped_refs)
+    if request.requested_odfvs:
+        _apply_on_demand_views(response, request.feature_refs, request.requested_odfvs, full_feature_names,
                                python_columns, timestamp_seconds, output_len)
-    utils._drop_unneeded_columns(response, requested_result_row_names)
+    utils._drop_unneeded_columns(response, request.requested_result_row_names)
     return NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds)
 
 
@@ -183,10 +140,12 @@ class _KeyGroup:
         self.views: List[tuple] = []  # (feature view, requested feature names)
 
 
-def _group_by_keys(grouped_refs, join_key_values, entity_name_to_join_key_map) -> List[_KeyGroup]:
+def _group_by_keys(request: online_request.Request) -> List[_KeyGroup]:
     """Serialize each view's entity keys (once per distinct set of key columns) and group views."""
+    join_key_values = request.join_key_values
+    entity_name_to_join_key_map = request.entity_name_to_join_key_map
     groups: Dict[tuple, _KeyGroup] = {}
-    for table, requested in grouped_refs:
+    for table, requested in request.grouped_refs:
         values = utils._get_table_entity_values(table, entity_name_to_join_key_map, join_key_values)
         expected = set(entity_name_to_join_key_map.values()) - {"__dummy_id"}
         missing = sorted(k for k in expected if k not in values)
@@ -199,7 +158,7 @@ def _group_by_keys(grouped_refs, join_key_values, entity_name_to_join_key_map) -
         # Same join keys over the same value lists: the same serialized keys.
         group_key = tuple((k, id(v)) for k, v in values.items())
         if group_key not in groups:
-            groups[group_key] = _KeyGroup(serialize_key_column(list(values), list(values.values())))
+            groups[group_key] = _KeyGroup(request.serialize_keys(values))
         groups[group_key].views.append((table, requested))
     return list(groups.values())
 
@@ -234,16 +193,14 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names
         view_name = table.projection.name_to_use()
         for j, feature in enumerate(requested, start=offset + 1):
             codec = codecs[feature]
-            stored = columns[j] if columns else ()
-            frame = codec.frame
-            values = b"".join(per_row([NULL_VALUE_FRAME if v is None else frame(v) for v in stored]))
+            stored = per_row(columns[j]) if columns else []
             name = f"{view_name}__{feature}" if full_feature_names else feature
             names.append(name)
-            vectors.append(values + statuses + timestamps)
+            vectors.append(frame_column(codec, stored) + statuses + timestamps)
             if not codec.python_is_stored:
                 to_python = codec.to_python
                 stored = [None if v is None else to_python(v) for v in stored]
-            python_columns[name] = per_row(stored)
+            python_columns[name] = stored
             timestamp_seconds[name] = seconds
         offset += 1 + len(requested)
     return len(keys)
@@ -299,7 +256,7 @@ def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature
                 raw = outputs[feature]
             stored = _stored_outputs(raw, value_type, odfv.mode)
             codec = codec_for(value_type)
-            values = b"".join(NULL_VALUE_FRAME if v is None else codec.frame(v) for v in stored)
+            values = frame_column(codec, stored)
             n = len(stored)
             vector = values + statuses_frame([_PRESENT] * n) + NULL_TIMESTAMP_FRAME * n
             response.metadata.feature_names.val.append(feature)

@@ -264,6 +264,20 @@ def test_fast_response_equals_feasts_generic_response(fs, full_feature_names):
     assert statuses[2] == FieldStatus.NOT_FOUND and statuses[0] == FieldStatus.PRESENT
 
 
+def test_fast_response_with_numpy_inputs_equals_feasts(fs):
+    """Inputs that are not plain Python values take Feast's own conversion: same response."""
+    import numpy as np
+
+    _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
+    service = fs.get_feature_service("svc")
+    rows = {"player_lookup": np.array(["charlie", "alpha"]), "game_id": np.array(["g2", "g1"]),
+            "offered": np.array([1.5, np.nan])}
+    fast = fs.get_online_features(features=service, entity_rows=rows)
+    generic = _generic(fs, service, rows)
+    assert _by_name(fast) == _by_name(generic)
+    assert fast.to_dict(True) == generic.to_dict(True)
+
+
 def test_fast_response_with_entity_rows_as_dicts_and_feature_refs(fs):
     _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
     rows = [{"player_lookup": p, "game_id": "g1"} for p in ("bravo", "alpha")]
