@@ -98,7 +98,9 @@ def _prepare_plain(registry, project, features, entity_values, full_feature_name
      entityless_case) = utils._get_cached_request_context(registry, project, features, full_feature_names)
     if entityless_case:
         return None
-    lists = {k: list(v) if isinstance(v, Sequence) else list(v.val) for k, v in entity_values.items()}
+    if not all(isinstance(v, Sequence) for v in entity_values.values()):
+        return None  # RepeatedValue protos, or input Feast rejects with its own message
+    lists = {k: list(v) for k, v in entity_values.items()}
     if len({len(v) for v in lists.values()}) > 1:
         return None  # Feast raises its own error for unequal columns
     join_key_values: Dict[str, list] = {}

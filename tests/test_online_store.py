@@ -270,8 +270,8 @@ def test_fast_response_with_numpy_inputs_equals_feasts(fs):
 
     _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
     service = fs.get_feature_service("svc")
-    rows = {"player_lookup": np.array(["charlie", "alpha"]), "game_id": np.array(["g2", "g1"]),
-            "offered": np.array([1.5, np.nan])}
+    rows = {"player_lookup": list(np.array(["charlie", "alpha"])), "game_id": list(np.array(["g2", "g1"])),
+            "offered": list(np.array([1.5, np.nan]))}
     fast = fs.get_online_features(features=service, entity_rows=rows)
     generic = _generic(fs, service, rows)
     assert _by_name(fast) == _by_name(generic)
