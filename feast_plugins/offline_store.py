@@ -148,47 +148,29 @@ def _source_relation(plan: _ViewPlan, con: duckdb.DuckDBPyConnection, alias: str
 
 
 def _view_sql(plan: _ViewPlan, i: int, source_from: str, created_filter: bool) -> str:
-    """The CTEs and final SELECT of one view's point-in-time join, keyed by ``__row``.
+    """The CTEs of one view's point-in-time join, keyed by the entity row number ``__row``.
 
-    For each key, a source row becomes visible at ``vis`` = its event timestamp (and, with
-    the created-at filter, no earlier than its created_at). The answer at time ``t`` is the
-    row with the greatest ``(event_timestamp, created_at)`` among rows visible at ``t``; as
-    ``t`` grows that answer only changes when a row becomes visible, so a running maximum of
-    the row's rank in visibility order (``best``) is the answer from each ``vis`` on, and an
-    ASOF JOIN finds it for every entity row. The ttl is checked on the answer: if the best
-    visible row is expired, every other visible row (older event time) is too.
+    For each key, a source row becomes visible at ``__vis`` = its event timestamp (with the
+    created-at filter: the later of its event timestamp and its created_at). The answer at
+    time ``t`` is the visible row with the greatest ``(event_timestamp, created_at)``, i.e.
+    the greatest rank ``__ord`` in that order. As ``t`` grows the answer only changes when
+    a row becomes visible, so a running ``max(__ord)`` in visibility order (rows with the
+    same ``__vis`` are peers and share it) is the answer from each ``__vis`` on; an
+    ``ASOF JOIN`` picks it for every entity row and a hash join fetches that row. The ttl
+    is checked on the answer: if the best visible row is expired, every other visible row
+    (an older event time) is too.
     """
     keys = list(plan.key_map)
     src_keys = ", ".join(f"{_ident(plan.source_column(k))} AS {_ident('k_' + k)}" for k in keys)
-    feats = ", ".join(
-        f"{_ident(plan.source_column(f))} AS {_ident(f'f{j}')}" for j, f in enumerate(plan.features)
+    feats = "".join(
+        f", {_ident(plan.source_column(f))} AS {_ident(f'f{j}')}" for j, f in enumerate(plan.features)
     )
     ts = _ident(plan.timestamp_field)
-    created = _ident(plan.created_field) if plan.created_field else None
-    order = f"__ts, __created" if created else "__ts"
-    vis = "greatest(__ts, __created)" if (created and created_filter) else "__ts"
+    created = f"CAST({_ident(plan.created_field)} AS TIMESTAMPTZ)" if plan.created_field else "NULL::TIMESTAMPTZ"
+    vis = "greatest(__ts, coalesce(__created, __ts))" if (plan.created_field and created_filter) else "__ts"
     part = ", ".join(_ident("k_" + k) for k in keys)
+    not_null = " AND ".join(f"{_ident(plan.source_column(k))} IS NOT NULL" for k in keys)
     p = f"v{i}"
-    ctes = [
-        f"""{p}_src AS (
-    SELECT {src_keys}, CAST({ts} AS TIMESTAMPTZ) AS __ts,
-           {f'CAST({created} AS TIMESTAMPTZ)' if created else 'NULL::TIMESTAMPTZ'} AS __created
-           {', ' + feats if feats else ''}
-    FROM {source_from}
-    WHERE {' AND '.join(f'{_ident(plan.source_column(k))} IS NOT NULL' for k in keys)} AND {ts} IS NOT NULL
-)""",
-        f"""{p}_ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY {order}) AS __ord, {vis} AS __vis
-    FROM {p}_src
-)""",
-        f"""{p}_timeline AS (
-    SELECT {part}, __vis, max(__best) AS __best FROM (
-        SELECT {part}, __vis,
-               max(__ord) OVER (PARTITION BY {part} ORDER BY __vis, __ord ROWS UNBOUNDED PRECEDING) AS __best
-        FROM {p}_ranked
-    ) GROUP BY {part}, __vis
-)""",
-    ]
     key_match = " AND ".join(f"e.{_ident(plan.key_map[k])} = t.{_ident('k_' + k)}" for k in keys)
     row_match = " AND ".join(f"r.{_ident('k_' + k)} = t.{_ident('k_' + k)}" for k in keys)
     if plan.ttl is not None:
@@ -196,19 +178,30 @@ def _view_sql(plan: _ViewPlan, i: int, source_from: str, created_filter: bool) -
         alive = f"r.__ts >= e.__t - to_microseconds({micros})"
     else:
         alive = "TRUE"
-    outs = ", ".join(
-        f"CASE WHEN {alive} THEN r.{_ident(f'f{j}')} END AS {_ident(f'{p}_f{j}')}"
+    outs = "".join(
+        f", CASE WHEN {alive} THEN r.{_ident(f'f{j}')} END AS {_ident(f'{p}_f{j}')}"
         for j in range(len(plan.features))
     )
-    ctes.append(
-        f"""{p}_joined AS (
-    SELECT e.__row{', ' + outs if outs else ''}
+    return f"""{p}_ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY __ts, __created) AS __ord
+    FROM (
+        SELECT {src_keys}, CAST({ts} AS TIMESTAMPTZ) AS __ts, {created} AS __created{feats}
+        FROM {source_from}
+        WHERE {not_null} AND {ts} IS NOT NULL
+    )
+),
+{p}_timeline AS (
+    SELECT {part}, {vis} AS __vis,
+           max(__ord) OVER (PARTITION BY {part} ORDER BY {vis}
+                            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __best
+    FROM {p}_ranked
+),
+{p}_joined AS (
+    SELECT e.__row{outs}
     FROM __entity e
     ASOF LEFT JOIN {p}_timeline t ON {key_match} AND e.__t >= t.__vis
     LEFT JOIN {p}_ranked r ON {row_match} AND r.__ord = t.__best
 )"""
-    )
-    return ",\n".join(ctes)
 
 
 def build_pit_sql(
@@ -249,6 +242,18 @@ def _entity_arrow(entity_df: pd.DataFrame, ts_col: str) -> pa.Table:
     return pa.Table.from_pandas(df, preserve_index=False)
 
 
+def _on_demand_inputs(odfv: OnDemandFeatureView) -> set[str]:
+    """Every column name an on-demand view may read: its sources' features (short and
+    full names) and its request fields."""
+    names: set[str] = set(odfv.get_request_data_schema())
+    for projection in odfv.source_feature_view_projections.values():
+        for feature in projection.features:
+            names.add(feature.name)
+            names.add(f"{projection.name}__{feature.name}")
+            names.add(f"{projection.name_to_use()}__{feature.name}")
+    return names
+
+
 class NbaRetrievalJob(RetrievalJob):
     """A retrieval that runs one DuckDB query when asked for its result."""
 
@@ -269,6 +274,46 @@ class NbaRetrievalJob(RetrievalJob):
 
     def _to_arrow_internal(self, timeout: Optional[int] = None) -> pa.Table:
         return self._run()
+
+    def to_arrow(self, validation_reference=None, timeout: Optional[int] = None) -> pa.Table:
+        """The joined features plus the requested on-demand features.
+
+        Same result as Feast's ``RetrievalJob.to_arrow``, which hands every on-demand view
+        the whole table (a Python-mode view then converts every column, timestamps
+        included, to Python objects); here each view gets only its input columns.
+        """
+        table = self._to_arrow_internal(timeout=timeout)
+        requested = self._requested_on_demand_columns()
+        for odfv in self._odfvs:
+            wanted = _on_demand_inputs(odfv)
+            inputs = table.select([c for c in table.column_names if c in wanted])
+            transformed = odfv.transform_arrow(inputs, self._full_feature_names)
+            keep = requested.get(odfv.name)
+            for col in transformed.column_names:
+                if col.startswith("__index") or col in inputs.column_names:
+                    continue
+                if keep is None or col in keep:
+                    table = table.append_column(col, transformed[col])
+        if validation_reference:
+            from feast.dqm.errors import ValidationFailed
+
+            result = validation_reference.profile.validate(table.to_pandas())
+            if not result.is_success:
+                raise ValidationFailed(result)
+        return table
+
+    def _requested_on_demand_columns(self) -> dict[str, set[str]]:
+        """On-demand view name -> the output columns the caller asked for (as Feast computes it)."""
+        out: dict[str, set[str]] = {}
+        for ref in (self._metadata.features if self._metadata else []):
+            if ":" not in ref:
+                continue
+            view, feature = ref.split(":", 1)
+            for odfv in self._odfvs:
+                if view in (odfv.name, odfv.projection.name_to_use()):
+                    name = f"{odfv.projection.name_to_use()}__{feature}" if self._full_feature_names else feature
+                    out.setdefault(odfv.name, set()).add(name)
+        return out
 
     def _to_df_internal(self, timeout: Optional[int] = None) -> pd.DataFrame:
         return self._run().to_pandas()

@@ -13,38 +13,26 @@ cannot be computed is ``None`` (NULL), never 0.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 Number = Optional[float]
 
 
-def _missing(x: object) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def safe_divide(numerator: Number, denominator: Number) -> Number:
-    """``numerator / denominator``; None when either is missing or the denominator is 0
-    (BigQuery's SAFE_DIVIDE)."""
-    if _missing(numerator) or _missing(denominator) or denominator == 0:
-        return None
-    return float(numerator) / float(denominator)
-
-
-def subtract(left: Number, right: Number) -> Number:
-    if _missing(left) or _missing(right):
-        return None
-    return float(left) - float(right)
-
-
 def usage_spike_score(avg_usage_rate_last_7_games: Sequence[Number], season_usage_rate: Sequence[Number]) -> list[Number]:
     """``avg_usage_rate_last_7_games / season_usage_rate`` per row: about 1.0 for a steady
     player, above 1 when his recent usage rises; None when either side is missing or the
-    season rate is 0."""
-    return [safe_divide(a, s) for a, s in zip(avg_usage_rate_last_7_games, season_usage_rate, strict=True)]
+    season rate is 0 (BigQuery's ``SAFE_DIVIDE``)."""
+    return [
+        a / s if (a is not None and s is not None and a == a and s == s and s != 0) else None
+        for a, s in zip(avg_usage_rate_last_7_games, season_usage_rate, strict=True)
+    ]
 
 
 def points_avg_last_5_minus_line(points_avg_last_5: Sequence[Number], line_offered: Sequence[Number]) -> list[Number]:
     """``points_avg_last_5 - line_offered`` per row; None when no line is offered (or no
     recent games)."""
-    return [subtract(p, line) for p, line in zip(points_avg_last_5, line_offered, strict=True)]
+    return [
+        float(p - line) if (p is not None and line is not None and p == p and line == line) else None
+        for p, line in zip(points_avg_last_5, line_offered, strict=True)
+    ]
+
