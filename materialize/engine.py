@@ -44,6 +44,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, List, Literal, Optional, Sequence, Union
 
@@ -258,17 +259,20 @@ class NbaBatchEngine(LocalComputeEngine):
         )
 
     def _pull(self, r: ViewRun, lo: dt.datetime, hi: dt.datetime, columns: list[str], with_keys: bool) -> pa.Table:
-        job = self.offline_store.pull_all_from_table_or_query(
-            config=self.repo_config,
-            data_source=r.view.batch_source,
-            join_key_columns=r.join_keys if with_keys else [],
-            feature_name_columns=columns,
-            timestamp_field=r.ts_col,
-            created_timestamp_column=r.created_col if with_keys else None,
-            start_date=lo,
-            end_date=hi - ONE_US,
-        )
-        table = job.to_arrow()
+        """Rows with event time in [lo, hi) through the offline store (its bounds are inclusive)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis on newer DuckDB
+            job = self.offline_store.pull_all_from_table_or_query(
+                config=self.repo_config,
+                data_source=r.view.batch_source,
+                join_key_columns=r.join_keys if with_keys else [],
+                feature_name_columns=columns,
+                timestamp_field=r.ts_col,
+                created_timestamp_column=r.created_col if with_keys else None,
+                start_date=lo,
+                end_date=hi - ONE_US,
+            )
+            table = job.to_arrow()
         ts = table.column(r.ts_col)
         if pa.types.is_timestamp(ts.type) and ts.type.tz is None:
             ts = pc.assume_timezone(ts, "UTC")  # Feast's readers hand back naive UTC

@@ -113,10 +113,11 @@ class Phase:
         parts = []
         if self.total_dates is not None:
             parts.append(f"{self.dates}/{self.total_dates} dates")
-        parts.append(f"{self.rows:,}/{self.total_rows:,} rows" if self.total_rows is not None else f"{self.rows:,} rows")
+        if self.rows or self.total_rows:
+            parts.append(f"{self.rows:,}/{self.total_rows:,} rows" if self.total_rows is not None else f"{self.rows:,} rows")
         if self.rate:
             parts.append(f"{self.rate:,.0f} rows/s")
-        if self.ended is None:
+        if self.ended is None and self.eta is not None:
             parts.append(f"ETA {_fmt_seconds(self.eta)}")
         else:
             parts.append(f"done in {_fmt_seconds(self.elapsed)}")
