@@ -5,7 +5,9 @@
 For the players of D's games, fetch the feature vector the online store serves
 (``serving.online.slate_features``, what ``nbafs predict`` feeds the model) and the
 vector Feast's ``get_historical_features`` returns for the same players at the same
-time (the path training sets are built on), and compare them feature by feature.
+time (``serving.training_set.build_training_set``, the path training sets are built
+on), and compare them feature by feature, plus the request field ``line_offered``
+each path derives from the line known at that time.
 
 The time compared is the time the online store was last materialized to: Feast
 records each feature view's materialization intervals in the registry, and the online
@@ -34,6 +36,7 @@ from nbafs.errors import UserError
 from nbafs.timeline import EASTERN, UTC, parse_date
 
 SERVICE = "player_points_v1"
+LINE_OFFERED = "line_offered"  # the request field both paths derive from the line known at the time
 DEFAULT_TOLERANCE = 1e-9
 MAX_EXAMPLES = 5
 
@@ -128,20 +131,20 @@ def skew(day=None, at: dt.datetime | None = None, tolerance: float = DEFAULT_TOL
                         "pick a game date with --date")
     historical = historical_vectors(online, at, store)
     report = SkewReport(day=day, at=at, players=len(online), tolerance=tolerance, materialized=per_view)
-    report.per_feature = compare(online, historical, tolerance=tolerance)
+    compared = [LINE_OFFERED, *PLAYER_POINTS_V1] if LINE_OFFERED in online and LINE_OFFERED in historical else PLAYER_POINTS_V1
+    report.per_feature = compare(online, historical, features=compared, tolerance=tolerance)
     return report
 
 
 def historical_vectors(online: pd.DataFrame, at: dt.datetime, store) -> pd.DataFrame:
-    """``get_historical_features`` on the feature service for the slate's entity rows at ``at``."""
-    from serving import training_set
+    """The training path for the slate's entity rows at ``at``: ``build_training_set``
+    (``get_historical_features`` on the feature service, ``line_offered`` = the consensus
+    line known at ``at``), without the label."""
+    from serving.training_set import build_training_set
 
-    entity_df = online[[c for c in online.columns if c not in PLAYER_POINTS_V1]].copy()
-    entity_df["event_timestamp"] = pd.Timestamp(at)
-    if hasattr(training_set, "historical_features"):
-        return training_set.historical_features(entity_df)
-    service = store.get_feature_service(SERVICE)
-    return store.get_historical_features(entity_df=entity_df, features=service).to_df()
+    entity_rows = online[["player_lookup", "game_id"]].copy()
+    entity_rows["event_timestamp"] = pd.Timestamp(at)
+    return build_training_set(entity_rows, store=store, with_label=False)
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -188,9 +191,9 @@ def print_report(report: SkewReport, console=None) -> None:
     table = Table(title=f"Online vs historical, {report.players} players of {report.day}, at {report.at:%Y-%m-%d %H:%M} UTC")
     for col in ("#", "feature", "compared", "both NULL", "mismatches", "example"):
         table.add_column(col, justify="left" if col in ("feature", "example") else "right")
-    for i, (f, r) in enumerate(report.per_feature.items()):
+    for f, r in report.per_feature.items():
         ex = r["examples"][0] if r["examples"] else None
-        table.add_row(str(i), f, str(r["compared"]), str(r["both_null"]),
+        table.add_row(str(PLAYER_POINTS_V1.index(f)) if f in PLAYER_POINTS_V1 else "req", f, str(r["compared"]), str(r["both_null"]),
                       f"[red]{r['mismatches']}[/red]" if r["mismatches"] else "0",
                       f"{ex['player_lookup']}: online {ex['online']} vs historical {ex['historical']}" if ex else "")
     console.print(table)

@@ -177,14 +177,17 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
     own = display is None
     display = display or progress.Display(title="nbafs demo")
     with (display if own else _nullcontext(display)):
-        def step(name, fn):
+        def step(name, fn, bar=True):
+            """Run one step; steps with their own progress phases (transform, backfill) get no bar here."""
             display.line(f"▶ {name}")
             t0 = time.perf_counter()
-            with display.phase(name) as ph:
+            with (display.phase(name) if bar else _nullcontext(None)) as ph:
                 detail = fn()
                 if isinstance(detail, tuple):
                     detail, rows = detail
-                    ph.advance(rows=rows)
+                    if ph is not None:
+                        ph.set_totals(rows=rows)
+                        ph.advance(rows=rows)
             result.steps.append(Step(name, time.perf_counter() - t0, str(detail)))
             display.line(f"✓ {name} ({time.perf_counter() - t0:.1f}s): {detail}")
 
@@ -194,9 +197,9 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
         result.predict_date = day
         first, last_train = dates[0], max(x for x in dates if x < day)
 
-        step("transform", _transform)
+        step("transform", lambda: _transform(display), bar=False)
         step("apply", feast_apply)
-        step("backfill", lambda: _backfill(first, last_train))
+        step("backfill", lambda: _backfill(first, last_train), bar=False)
 
         def _train():
             from model.train import train
@@ -245,18 +248,26 @@ class _nullcontext:
         return False
 
 
-def _transform() -> str:
+def _transform(display=None) -> tuple[str, int]:
+    """The whole season, so that the slate date's upcoming-game rows exist too."""
     from transformations.runner import run as run_transforms
 
-    out = run_transforms()
-    return _describe(out, "all game dates")
+    say = (lambda line: display.line("  " + line.strip())) if display is not None else None
+    report = run_transforms(progress=say)
+    rows = sum(t.rows for t in report.tables)
+    return f"{rows:,} rows in {len(report.tables)} tables, game dates {report.start}..{report.end}", rows
 
 
-def _backfill(start: dt.date, end: dt.date) -> str:
+def _backfill(start: dt.date, end: dt.date) -> tuple[str, int]:
+    """Materialize (with gates) and verify the training dates; the transform already ran."""
     from materialize.backfill import backfill
 
-    out = backfill(start, end)
-    return _describe(out, f"{start}..{end}")
+    rep = backfill(start, end, transform=False)
+    if rep.status != "ok":
+        raise UserError(f"the backfill of {start}..{end} ended with status {rep.status}: {rep.message or ''} "
+                        f"(report under {paths.reports_dir()})")
+    written = sum(v.get("rows_written", 0) for v in rep.views.values())
+    return f"game dates {start}..{end}: {written:,} online rows written, verify ok", written
 
 
 def _materialize_to(day: dt.date) -> str:
