@@ -1,0 +1,394 @@
+"""Fetch the online feature vectors of a game-day slate, with a staleness report.
+
+    nbafs online --date 2026-02-10 [--json]
+    nbafs online                      (today's slate, judged against now)
+
+For every player of the day's games (``nba_analytics.upcoming_player_game_context``
+rows dated D): his vector of the feature service ``player_points_v1`` from the online
+store, through ``FeatureStore.get_online_features``, columns in the declared order of
+``feature_repo/catalog.py`` PLAYER_POINTS_V1 (index 8 = ``usage_spike_score``).
+
+Staleness. Feast serves whatever the online store holds, however old (feast-dev/feast
+issue 6821), and a store materialized later than the slate holds values from after
+it. Here every value is judged against the slate's time ``at`` (``--date D``: noon
+US/Eastern on D, the time a slate is predicted; no date: now) with its feature view's
+ttl (``feature_repo/feature_views.py``):
+
+- fresh:   at - ttl <= event time <= at   -> served;
+- stale:   event time < at - ttl          -> served as missing (NULL), counted;
+- future:  event time > at                -> served as missing, counted (it was not
+           known at the slate's time: replaying a past date on a newer store);
+- missing: the store holds nothing for the player.
+
+An on-demand feature (``usage_spike_score``, ``points_avg_last_5_minus_line``) is
+computed by Feast from its source views' values; it is served as missing, and counted
+stale, when one of those values is stale or from the future.
+
+The request field ``line_offered`` (the line the book offers, used by the on-demand
+view ``line_relative``) is the served consensus ``points_line`` of the player's game,
+when fresh; NULL otherwise. Plain ``FeatureStore.get_online_features`` is unchanged:
+it still returns what the store holds.
+
+Python API: ``slate_features(day, at=None) -> (DataFrame, StalenessReport)``;
+``slate_vectors(store, players, at)`` for an entity list you already have.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import weakref
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
+
+from feature_repo import catalog
+from nbafs import timeline
+from nbafs.errors import UserError
+
+FEATURE_SERVICE = "player_points_v1"
+LINE_OFFERED = "line_offered"
+LINE_FEATURE = "points_line"
+ID_COLUMNS = ("player_lookup", "game_id", "game_date", "team_abbr", "opponent_team_abbr")
+PANDAS_DTYPES = {"Float64": "float64", "Int64": "Int64", "Bool": "boolean"}
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+@dataclass
+class ViewStaleness:
+    """Counts of players per state for one feature view (or on-demand view)."""
+
+    view: str
+    ttl: Optional[dt.timedelta]  # None: no expiry (ttl 0), or an on-demand view
+    features: list[str]
+    fresh: int = 0
+    stale: int = 0
+    future: int = 0
+    missing: int = 0
+    on_demand: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "view": self.view, "on_demand": self.on_demand,
+            "ttl_seconds": None if self.ttl is None else int(self.ttl.total_seconds()),
+            "features": list(self.features),
+            "fresh": self.fresh, "stale": self.stale, "future": self.future, "missing": self.missing,
+        }
+
+
+@dataclass
+class StalenessReport:
+    """What the slate's values were, judged against the slate's time ``at``."""
+
+    day: Optional[dt.date]
+    at: dt.datetime
+    players: int
+    views: list[ViewStaleness] = field(default_factory=list)
+
+    @property
+    def stale(self) -> int:
+        return sum(v.stale for v in self.views)
+
+    @property
+    def future(self) -> int:
+        return sum(v.future for v in self.views)
+
+    def view(self, name: str) -> ViewStaleness:
+        for v in self.views:
+            if v.view == name:
+                return v
+        raise KeyError(f"no view {name!r} in the staleness report")
+
+    def summary(self) -> str:
+        parts = [f"{v.view}: {v.fresh} fresh, {v.stale} stale, {v.future} future, {v.missing} missing"
+                 for v in self.views]
+        return f"{self.players} players as of {self.at:%Y-%m-%d %H:%M} UTC; " + "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "date": None if self.day is None else self.day.isoformat(),
+            "at": self.at.isoformat(),
+            "players": self.players,
+            "stale": self.stale,
+            "future": self.future,
+            "views": [v.to_dict() for v in self.views],
+        }
+
+
+# --- the slate ---------------------------------------------------------------------------------
+
+
+def slate_players(day: dt.date) -> pd.DataFrame:
+    """The players of ``day``'s games: one row each, from upcoming_player_game_context.
+
+    Reads the table's partition of that date only (``warehouse.storage.read_table``).
+    """
+    from warehouse import storage
+    from warehouse.schema import UPCOMING_PLAYER_GAME_CONTEXT
+
+    table = storage.read_table(UPCOMING_PLAYER_GAME_CONTEXT, start=day, end=day)
+    frame = table.select(list(ID_COLUMNS)).to_pandas()
+    frame = frame.sort_values(["game_id", "team_abbr", "player_lookup"], kind="stable")
+    return frame.drop_duplicates("player_lookup").reset_index(drop=True)
+
+
+def slate_features(day: dt.date, at: Optional[dt.datetime] = None, store=None) -> tuple[pd.DataFrame, StalenessReport]:
+    """Feature vectors of every player of ``day``'s games, as of ``at`` (noon US/Eastern on D)."""
+    from nbafs import profile
+
+    at = _utc(at) if at is not None else timeline.noon_eastern(day)
+    store = store or profile.feature_store()
+    frame, report = slate_vectors(store, slate_players(day), at)
+    report.day = day
+    return frame, report
+
+
+def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.DataFrame, StalenessReport]:
+    """Online vectors for these players (columns ``player_lookup`` and ``game_id``, plus any ids).
+
+    Returns the id columns, ``line_offered``, then the service's features in
+    PLAYER_POINTS_V1 order; stale and future values are missing (see the docstring).
+    """
+    at = _utc(at)
+    meta = _service_views(store)
+    service, view_of, ttl_of, sources_of = meta.service, meta.view_of, meta.ttl_of, meta.sources_of
+    report = StalenessReport(day=None, at=at, players=len(players))
+    ids = [c for c in players.columns if c != LINE_OFFERED]
+    if len(players) == 0:
+        return _empty_frame(ids), _empty_report(report, view_of, ttl_of, sources_of)
+    rows = {"player_lookup": players["player_lookup"].tolist(), "game_id": players["game_id"].tolist()}
+
+    # 1. The line offered: the served consensus line, when it is fresh at `at`.
+    line_view = view_of[LINE_FEATURE]
+    line_response = store.get_online_features(features=[f"{line_view}:{LINE_FEATURE}"], entity_rows=rows)
+    line_state = _states(line_response, LINE_FEATURE, at, ttl_of[line_view])
+    lines = line_response.to_dict()[LINE_FEATURE]
+    rows[LINE_OFFERED] = [v if s == "fresh" else None for v, s in zip(lines, line_state)]
+
+    # 2. The whole service.
+    response = store.get_online_features(features=service, entity_rows=rows)
+    values = response.to_dict()
+    states = {}  # view -> per-player state
+    for view, features in _features_by_view(view_of, sources_of).items():
+        if view in sources_of:
+            continue
+        states[view] = _states(response, features[0], at, ttl_of[view])
+    for odfv, sources in sources_of.items():
+        # Computed from its sources' values: stale (or future) when one of them is.
+        outputs = [f for f, v in view_of.items() if v == odfv]
+        judged = [states[s] for s in sources if s in states]
+        states[odfv] = []
+        for i in range(len(players)):
+            bad = next((s[i] for s in judged if s[i] in ("stale", "future")), None)
+            states[odfv].append(bad or ("missing" if all(values[f][i] is None for f in outputs) else "fresh"))
+
+    for view, features in _features_by_view(view_of, sources_of).items():
+        summary = ViewStaleness(view, ttl_of.get(view), features, on_demand=view in sources_of)
+        for i, state in enumerate(states[view]):
+            setattr(summary, state, getattr(summary, state) + 1)
+            if state in ("stale", "future"):
+                for f in features:
+                    values[f][i] = None
+        report.views.append(summary)
+
+    columns = {c: players[c].to_numpy() for c in ids}
+    columns[LINE_OFFERED] = pd.array(rows[LINE_OFFERED], dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    for name in catalog.PLAYER_POINTS_V1:
+        columns[name] = _column(values[name], catalog.feature(name).dtype)
+    return pd.DataFrame(columns), report
+
+
+def _column(values: list, dtype: str):
+    """A feature column: float64 with NaN for NULL, nullable Int64 / boolean (NULL stays NULL)."""
+    if dtype == "Float64":
+        return pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    return pd.array(values, dtype=PANDAS_DTYPES[dtype])
+
+
+def _states(response, feature: str, at: dt.datetime, ttl: Optional[dt.timedelta]) -> list[str]:
+    """fresh / stale / future / missing per row of one feature's column in a Feast response."""
+    names = list(response.proto.metadata.feature_names.val)
+    vector = response.proto.results[names.index(feature)]
+    at_s = at.timestamp()
+    oldest = None if ttl is None else at_s - ttl.total_seconds()
+    out = []
+    for status, ts in zip(vector.statuses, vector.event_timestamps):
+        if status == FieldStatus.NOT_FOUND:
+            out.append("missing")
+            continue
+        event = ts.seconds + ts.nanos / 1e9
+        if event > at_s:
+            out.append("future")
+        elif oldest is not None and event < oldest:
+            out.append("stale")
+        else:
+            out.append("fresh")
+    return out
+
+
+@dataclass(frozen=True)
+class _ServiceViews:
+    service: object  # the FeatureService
+    view_of: dict  # feature -> the view it is served from
+    ttl_of: dict  # view -> ttl (None: never expires, or on demand)
+    sources_of: dict  # on-demand view -> its source feature views
+
+
+_SERVICE_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _service_views(store) -> _ServiceViews:
+    """The service and its views, from the registry cache (re-read when the registry is refreshed).
+
+    ``FeatureStore.get_*`` without ``allow_cache`` re-reads the registry file on every
+    call, which also drops Feast's own request cache: a slate would pay for it twice.
+    """
+    registry_version = getattr(store.registry, "cached_registry_proto_created", None)
+    cached = _SERVICE_CACHE.get(store)
+    if cached is not None and registry_version is not None and cached[0] == registry_version:
+        return cached[1]
+    try:
+        service = store.get_feature_service(FEATURE_SERVICE, allow_cache=True)
+    except Exception as exc:  # FeatureServiceNotFoundException and registry errors
+        raise UserError(
+            f"feature service {FEATURE_SERVICE!r} is not in the registry ({exc}). Run `feast apply` from the "
+            "repository root with the same NBAFS_DATA_DIR, then materialize (`nbafs backfill`)."
+        ) from None
+    view_of: dict[str, str] = {}
+    ttl_of: dict[str, Optional[dt.timedelta]] = {}
+    sources_of: dict[str, list[str]] = {}
+    odfvs = {v.name: v for v in store.list_on_demand_feature_views(allow_cache=True)}
+
+    def ttl(view: str) -> Optional[dt.timedelta]:
+        value = store.get_feature_view(view, allow_registry_cache=True).ttl
+        return value if value else None  # ttl 0 / None: never expires
+
+    for projection in service.feature_view_projections:
+        name = projection.name
+        for f in projection.features:
+            view_of[f.name] = name
+        if name in odfvs:
+            sources_of[name] = [p.name for p in odfvs[name].source_feature_view_projections.values()]
+            ttl_of[name] = None
+        else:
+            ttl_of[name] = ttl(name)
+    line_view = catalog.feature(LINE_FEATURE).view
+    view_of.setdefault(LINE_FEATURE, line_view)
+    if line_view not in ttl_of:
+        ttl_of[line_view] = ttl(line_view)
+    result = _ServiceViews(service, view_of, ttl_of, sources_of)
+    _SERVICE_CACHE[store] = (getattr(store.registry, "cached_registry_proto_created", None), result)
+    return result
+
+
+def _features_by_view(view_of: dict, sources_of: dict) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in catalog.PLAYER_POINTS_V1:
+        out.setdefault(view_of[name], []).append(name)
+    return out
+
+
+def _empty_frame(ids: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in ids})
+    frame[LINE_OFFERED] = pd.Series(dtype="float64")
+    for name in catalog.PLAYER_POINTS_V1:
+        frame[name] = pd.Series(dtype=PANDAS_DTYPES[catalog.feature(name).dtype])
+    return frame
+
+
+def _empty_report(report: StalenessReport, view_of, ttl_of, sources_of) -> StalenessReport:
+    for view, features in _features_by_view(view_of, sources_of).items():
+        report.views.append(ViewStaleness(view, ttl_of.get(view), features, on_demand=view in sources_of))
+    return report
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=timeline.UTC) if t.tzinfo is None else t.astimezone(timeline.UTC)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=timeline.parse_date, default=None,
+                        help="the game date whose slate to fetch (YYYY-MM-DD); values are judged at noon "
+                             "US/Eastern on that date. Default: today's date (US/Eastern), judged now")
+    parser.add_argument("--at", type=_parse_time, default=None,
+                        help="judge staleness at this time instead (ISO 8601, e.g. 2026-02-10T17:00:00Z)")
+    parser.add_argument("--json", action="store_true", help="print the vectors and the report as JSON")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        return _utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise UserError(f"--at: expected an ISO 8601 time such as 2026-02-10T17:00:00Z, got {text!r}") from None
+
+
+def run(args) -> int:
+    if args.date is None:
+        at = args.at or dt.datetime.now(timeline.UTC)
+        day = at.astimezone(timeline.EASTERN).date()
+    else:
+        day, at = args.date, args.at or timeline.noon_eastern(args.date)
+    frame, report = slate_features(day, at=at)
+    if args.json:
+        records = json.loads(frame.to_json(orient="records", date_format="iso"))
+        print(json.dumps({"staleness": report.to_dict(), "vectors": records}, indent=2))
+        return 0
+    _print(frame, report)
+    return 0
+
+
+def _print(frame: pd.DataFrame, report: StalenessReport) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if len(frame) == 0:
+        console.print(f"No players on the slate of {report.day}: nba_analytics.upcoming_player_game_context has "
+                      "no rows for that date.")
+    else:
+        # 17 features do not fit a terminal by name: columns are the service's indexes, legend below.
+        table = Table(title=f"{report.day} slate: {len(frame)} players, features as of {report.at:%Y-%m-%d %H:%M} UTC "
+                            f"(— = missing)", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("player", no_wrap=True, max_width=22)
+        table.add_column("team", no_wrap=True)
+        table.add_column("opp", no_wrap=True)
+        for i, _ in enumerate(catalog.PLAYER_POINTS_V1):
+            table.add_column(str(i), justify="right", no_wrap=True)
+        shown = ["player_lookup", "team_abbr", "opponent_team_abbr", *catalog.PLAYER_POINTS_V1]
+        for row in frame[shown].itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        console.print(table)
+        console.print("Features (player_points_v1): " + ", ".join(
+            f"{i} {name}" for i, name in enumerate(catalog.PLAYER_POINTS_V1)))
+    staleness = Table(title=f"Staleness at {report.at:%Y-%m-%d %H:%M} UTC: stale and future values are served as "
+                            "missing", box=box.SIMPLE_HEAD)
+    for col in ("view", "ttl", "fresh", "stale", "future", "missing"):
+        staleness.add_column(col, justify="left" if col == "view" else "right", no_wrap=True)
+    for v in report.views:
+        ttl = "on demand" if v.on_demand else ("none" if v.ttl is None else _duration(v.ttl))
+        staleness.add_row(v.view, ttl, str(v.fresh), str(v.stale), str(v.future), str(v.missing))
+    console.print(staleness)
+
+
+def _duration(t: dt.timedelta) -> str:
+    hours = t.total_seconds() / 3600
+    return f"{hours / 24:g} d" if hours >= 24 and hours % 24 == 0 else f"{hours:g} h"
+
+
+def _cell(v) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return "—"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)

@@ -1,0 +1,173 @@
+"""The game-day slate from the online store (serving/online.py) on a small generated season.
+
+What these tests protect:
+- every player of the day's games gets a row, ids first, then ``line_offered`` and the
+  17 features in PLAYER_POINTS_V1 order (index 8 = usage_spike_score), NULL kept NULL;
+- the slate's values are the online store's: equal to plain ``get_online_features``;
+- a value older than its view's ttl at the slate's time comes back missing and is
+  counted as stale (and the on-demand features computed from it too), while plain
+  ``FeatureStore.get_online_features`` still returns it (Feast's contract);
+- a value from after the slate's time (replaying a past date on a newer store) comes
+  back missing, counted as future;
+- ``line_offered`` is the served consensus line, and the line-relative feature uses it;
+- ``nbafs online --date D --json`` prints the vectors and the report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+
+from feature_repo.catalog import PLAYER_POINTS_V1
+from nbafs.timeline import noon_eastern
+from serving import online
+from tests import backfill_support
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Generated, transformed and applied once for the module (6 teams, 20 games each)."""
+    return backfill_support.build_template(tmp_path_factory.mktemp("online-slate-template"))
+
+
+@pytest.fixture
+def season(template, data_dir):
+    shutil.copytree(template, data_dir, dirs_exist_ok=True)
+    from nbafs.profile import feature_store
+    from warehouse import storage
+
+    con = storage.connect()
+    dates = [r[0] for r in con.execute(
+        "SELECT DISTINCT game_date FROM nba_analytics.upcoming_player_game_context ORDER BY 1").fetchall()]
+    return {"store": feature_store(), "dates": dates, "day": dates[len(dates) // 2]}
+
+
+def _materialize_to(store, at: dt.datetime) -> None:
+    store.materialize(backfill_support.WINDOW[0], at)
+
+
+def test_every_player_of_the_day_in_service_order(season):
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    frame, report = online.slate_features(day, store=store)
+
+    expected = online.slate_players(day)
+    assert len(frame) == len(expected) > 0 and report.players == len(frame)
+    assert frame["player_lookup"].tolist() == expected["player_lookup"].tolist()
+    assert list(frame.columns) == [*online.ID_COLUMNS, online.LINE_OFFERED, *PLAYER_POINTS_V1]
+    assert frame.columns[len(online.ID_COLUMNS) + 1 + 8] == "usage_spike_score"
+    assert str(frame["games_played_season"].dtype) == "Int64" and str(frame["is_home"].dtype) == "boolean"
+    # Materialized up to the slate's time: the day's context rows are there and fresh.
+    context = report.view("upcoming_player_game_context")
+    assert context.fresh == len(frame) and context.stale == context.future == 0
+    assert frame["points_avg_last_10"].notna().sum() > len(frame) // 2
+
+
+def test_slate_values_are_the_online_stores_where_fresh(season):
+    """Each value is plain get_online_features' value, or NULL where its view's row is older than the ttl."""
+    store, day = season["store"], season["day"]
+    at = noon_eastern(day)
+    _materialize_to(store, at)
+    frame, report = online.slate_features(day, store=store)
+    rows = {"player_lookup": frame["player_lookup"].tolist(), "game_id": frame["game_id"].tolist(),
+            online.LINE_OFFERED: [None if math.isnan(v) else v for v in frame[online.LINE_OFFERED]]}
+    service = store.get_feature_service("player_points_v1")
+    plain = store.get_online_features(features=service, entity_rows=rows).to_dict(include_event_timestamps=True)
+
+    def fresh(view: str, i: int) -> bool:
+        if view == "usage_spike":
+            return fresh("upcoming_player_game_context", i) and fresh("player_composite_factors", i)
+        if view == "line_relative":
+            return fresh("upcoming_player_game_context", i)
+        feature = next(p.features[0].name for p in service.feature_view_projections if p.name == view)
+        event = dt.datetime.fromtimestamp(plain[feature + "__ts"][i], UTC)
+        return at - store.get_feature_view(view).ttl <= event <= at
+
+    view_of = {f.name: p.name for p in service.feature_view_projections for f in p.features}
+    blanked = 0
+    for name in PLAYER_POINTS_V1:
+        got = [None if pd.isna(v) else v for v in frame[name]]
+        expected = [v if v is None or fresh(view_of[name], i) else None for i, v in enumerate(plain[name])]
+        assert got == expected, name
+        blanked += sum(g is None and p is not None for g, p in zip(got, plain[name]))
+    assert report.stale > 0 and blanked > 0  # the season has players whose last game is > 10 days old
+
+
+def test_line_offered_is_the_served_line_and_feeds_the_line_relative_feature(season):
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    frame, report = online.slate_features(day, store=store)
+    with_line = frame[frame["points_line"].notna()]
+    assert len(with_line) > 0 and report.view("player_points_line").fresh == len(with_line)
+    assert with_line[online.LINE_OFFERED].tolist() == with_line["points_line"].tolist()
+    assert (with_line["points_avg_last_5_minus_line"] - (with_line["points_avg_last_5"] - with_line["points_line"])
+            ).abs().max() < 1e-9
+    no_line = frame[frame["points_line"].isna()]
+    assert no_line[online.LINE_OFFERED].isna().all() and no_line["points_avg_last_5_minus_line"].isna().all()
+
+
+def test_a_value_older_than_its_ttl_is_missing_and_counted_but_feast_still_serves_it(season):
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    players = online.slate_players(day)
+    later = noon_eastern(day) + dt.timedelta(days=2)  # context and composites have a 1-day ttl
+    frame, report = online.slate_vectors(store, players, later)
+
+    context = report.view("upcoming_player_game_context")
+    assert context.stale == len(players) and context.fresh == 0
+    assert frame["points_avg_last_5"].isna().all() and frame["games_played_season"].isna().all()
+    assert report.view("usage_spike").stale == len(players)  # computed from a stale input
+    assert frame["usage_spike_score"].isna().all()
+    summary = report.view("player_game_summary")  # 10-day ttl: most last games are still fresh
+    assert summary.fresh > summary.stale
+    assert 0 < frame["usage_rate"].notna().sum() <= summary.fresh  # NULL when he did not play
+
+    plain = store.get_online_features(
+        features=["upcoming_player_game_context:points_avg_last_5", "upcoming_player_game_context:games_played_season"],
+        entity_rows=[{"player_lookup": p} for p in players["player_lookup"]],
+    ).to_dict()
+    assert all(v is not None for v in plain["games_played_season"])  # Feast serves what the store holds
+    assert sum(v is not None for v in plain["points_avg_last_5"]) > 0
+
+
+def test_a_value_from_after_the_slate_time_is_missing_and_counted_as_future(season):
+    store, dates = season["store"], season["dates"]
+    _materialize_to(store, noon_eastern(dates[-1]))  # the store is ahead of the slate we replay
+    day = season["day"]
+    frame, report = online.slate_features(day, store=store)
+    context = report.view("upcoming_player_game_context")
+    assert context.future == len(frame) > 0 and context.fresh == 0
+    assert frame["points_avg_last_5"].isna().all()
+    assert report.future >= context.future
+
+
+def test_a_date_without_games_gives_an_empty_slate(season):
+    store, dates = season["store"], season["dates"]
+    _materialize_to(store, noon_eastern(dates[3]))
+    day = dates[0] - dt.timedelta(days=30)
+    frame, report = online.slate_features(day, store=store)
+    assert len(frame) == 0 and report.players == 0
+    assert list(frame.columns) == [*online.ID_COLUMNS, online.LINE_OFFERED, *PLAYER_POINTS_V1]
+
+
+def test_nbafs_online_prints_vectors_and_report_as_json(season, capsys):
+    from nbafs.cli import main
+
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    capsys.readouterr()  # materialize's own output
+    assert main(["online", "--date", day.isoformat(), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["staleness"]["date"] == day.isoformat()
+    assert out["staleness"]["players"] == len(out["vectors"]) > 0
+    assert set(PLAYER_POINTS_V1) <= set(out["vectors"][0])
+    views = {v["view"]: v for v in out["staleness"]["views"]}
+    assert views["upcoming_player_game_context"]["fresh"] == len(out["vectors"])
+    assert main(["online", "--date", day.isoformat()]) == 0
+    assert "Staleness" in capsys.readouterr().out
