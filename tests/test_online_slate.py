@@ -30,15 +30,10 @@ from tests import backfill_support
 UTC = dt.timezone.utc
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """Generated, transformed and applied once for the module (6 teams, 20 games each)."""
-    return backfill_support.build_template(tmp_path_factory.mktemp("online-slate-template"))
-
-
 @pytest.fixture
-def season(template, data_dir):
-    shutil.copytree(template, data_dir, dirs_exist_ok=True)
+def season(tmp_path_factory, data_dir):
+    """A copy of the session's small season (6 teams, 20 games each: generated, transformed, applied)."""
+    shutil.copytree(backfill_support.template(tmp_path_factory), data_dir, dirs_exist_ok=True)
     from nbafs.profile import feature_store
     from warehouse import storage
 
