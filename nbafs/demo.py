@@ -91,7 +91,8 @@ def load_data(data: Path | None, seed: int, n_teams: int = 30, games_per_team: i
         from warehouse.sample_season import generate
 
         out = generate(season="2025-26", seed=seed, n_teams=n_teams, games_per_team=games_per_team)
-        return f"sample season 2025-26 ({n_teams} teams, {games_per_team} games each, seed {seed})" + _rows_note(out)
+        return (f"sample season 2025-26: {n_teams} teams x {games_per_team} games, seed {seed}, "
+                f"{out.get('nba_raw.bdl_player_boxscores', 0):,} box score rows")
     from warehouse.importers import import_paths
 
     if not data.exists():
@@ -134,35 +135,46 @@ def feast_apply() -> str:
 
     from nbafs.profile import feature_store
 
+    import contextlib
+    import io
+    import os
+
     store = feature_store()
-    apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
-    return "registry " + str(paths.data_dir() / "registry.db")
+    cwd = os.getcwd()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Feast prints each view it deploys
+            apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
+    finally:
+        os.chdir(cwd)  # apply_total changes into the repo
+    return "feature_repo/ into the registry"
 
 
 def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
-    """Predictions of the slate against the box scores of that date."""
-    from model.evaluate import evaluate
-    from warehouse import storage
+    """Predictions of the slate against the box scores of that date (players who played).
 
-    con = storage.connect()
-    actual = con.execute(
-        "SELECT player_lookup, points, minutes FROM nba_analytics.player_game_summary WHERE game_date = ?",
-        [slate.day],
-    ).df()
-    t = slate.table.merge(actual, on="player_lookup", how="left")
-    played = t[(t["minutes"] > 0) & t["points"].notna()].copy()
+    Scored like the evaluation dates (model/evaluate.py): MAE of the model and of each
+    baseline on the rows where it exists, over/under against the line known at noon and
+    against the closing line.
+    """
+    from model.evaluate import evaluate
+    from model.outcomes import closing_lines, slate_outcomes
+
+    actual = slate_outcomes(slate.day)
+    t = slate.table.merge(actual, on=["player_lookup", "game_id"], how="left")
+    played = t[(t["minutes"] > 0) & t["points"].notna()].copy().reset_index(drop=True)
     frame = played.rename(columns={"predicted_points": "predicted"})
     if vectors is not None:
         base = vectors[["player_lookup", "points_avg_season", "points_avg_last_5"]]
         frame = frame.merge(base, on="player_lookup", how="left")
+    frame["closing_line"] = closing_lines(frame) if len(frame) else []
     metrics = evaluate(frame, frame["predicted"].to_numpy(dtype=float), label="points")
     return {
         "slate_players": int(len(t)),
         "played": int(len(played)),
         "did_not_play": int(len(t) - len(played)),
         **metrics,
-        "rows": frame[["player_lookup", "predicted", "points", "points_line", "edge", "call", "p_call"]]
-        .rename(columns={"points": "actual"}),
+        "table": frame[["player_lookup", "team_abbr", "predicted", "points", "points_line", "closing_line",
+                        "edge", "call", "p_call"]].rename(columns={"points": "actual"}),
     }
 
 
@@ -207,8 +219,8 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
             r = train(first, last_train)
             result.train_metrics = r.metrics
             ev = r.metrics["eval"]
-            return (f"{r.metrics['train']['rows']:,} training rows to {r.metrics['train']['last_date']}, "
-                    f"{ev['rows']:,} evaluation rows from {ev['first_date']}; eval MAE {ev['model_mae']:.2f}",
+            return (f"{r.metrics['train']['rows']:,} rows to {r.metrics['train']['last_date']}, "
+                    f"evaluated on {ev['rows']:,} from {ev['first_date']}",
                     r.metrics["train"]["rows"] + ev["rows"])
         step("train", _train)
         step("materialize", lambda: _materialize_to(day))
@@ -255,7 +267,7 @@ def _transform(display=None) -> tuple[str, int]:
     say = (lambda line: display.line("  " + line.strip())) if display is not None else None
     report = run_transforms(progress=say)
     rows = sum(t.rows for t in report.tables)
-    return f"{rows:,} rows in {len(report.tables)} tables, game dates {report.start}..{report.end}", rows
+    return f"{rows:,} rows, {report.start}..{report.end}", rows
 
 
 def _backfill(start: dt.date, end: dt.date) -> tuple[str, int]:
@@ -267,16 +279,20 @@ def _backfill(start: dt.date, end: dt.date) -> tuple[str, int]:
         raise UserError(f"the backfill of {start}..{end} ended with status {rep.status}: {rep.message or ''} "
                         f"(report under {paths.reports_dir()})")
     written = sum(v.get("rows_written", 0) for v in rep.views.values())
-    return f"game dates {start}..{end}: {written:,} online rows written, verify ok", written
+    return f"{start}..{end}: {written:,} online rows, gates and verify ok", written
 
 
 def _materialize_to(day: dt.date) -> str:
     from nbafs.profile import feature_store
 
+    import contextlib
+    import io
+
     store = feature_store()
     at = noon_eastern(day)
-    store.materialize_incremental(end_date=at)
-    return f"online store up to {at:%Y-%m-%d %H:%M} UTC (noon US/Eastern on {day})"
+    with contextlib.redirect_stdout(io.StringIO()):  # Feast's own banner; the display says the same
+        store.materialize_incremental(end_date=at)
+    return f"online store up to {at:%Y-%m-%d %H:%M} UTC = noon Eastern"
 
 
 def _charts(result: DemoResult) -> str:
@@ -284,7 +300,7 @@ def _charts(result: DemoResult) -> str:
     from warehouse import storage
 
     ev = artifacts.eval_predictions()
-    slate_rows = result.outcome["rows"] if result.outcome else None
+    slate_rows = result.outcome["table"] if result.outcome else None
     out = [charts.predicted_vs_actual(ev, slate_rows, title=f"Predicted vs actual points (evaluation dates and the {result.predict_date} slate)")]
     out.append(charts.feature_importance(result.train_metrics["permutation_importance"]))
     factors = storage.connect().execute(
@@ -292,7 +308,7 @@ def _charts(result: DemoResult) -> str:
         "FROM nba_precompute.player_composite_factors WHERE game_date <= ?", [result.predict_date]).df()
     out.append(charts.usage_spike_over_season(factors))
     result.charts = out
-    return ", ".join(str(p.relative_to(paths.data_dir())) for p in out)
+    return f"{len(out)} PNGs in {paths.reports_dir()}"
 
 
 def _describe(out, default: str) -> str:
@@ -324,29 +340,31 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
 
     m = result.train_metrics
     ev, o = m["eval"], result.outcome
-    metrics = Table(title="Model vs baselines (MAE in points; over/under = share of correct calls)")
-    for col in ("predictor", f"eval dates {ev['first_date']}..{ev['last_date']}", f"slate {result.predict_date}"):
-        metrics.add_column(col, justify="left" if col == "predictor" else "right")
+    metrics = Table(title="MAE in points; a baseline's own MAE, then the model's on the same rows")
+    metrics.add_column("predictor")
+    metrics.add_column(f"eval {ev['first_date']}..{ev['last_date']}", justify="right")
+    metrics.add_column(f"slate {result.predict_date}", justify="right")
     metrics.add_row("model", _mae(ev["model_mae"], ev["rows"]), _mae(o["model_mae"], o["rows"]))
-    for name in ev["baselines"]:
-        b, sb = ev["baselines"][name], o["baselines"][name]
-        metrics.add_row(f"{name} ({b['feature']})",
-                        _mae(b["mae"], b["rows"], b["model_mae_same_rows"]),
-                        _mae(sb["mae"], sb["rows"], sb["model_mae_same_rows"]))
-    metrics.add_row("model over/under", _ou(ev["over_under"]), _ou(o["over_under"]))
+    for name, b in ev["baselines"].items():
+        sb = o["baselines"].get(name)
+        metrics.add_row(BASELINE_LABELS.get(name, name), _mae(b["mae"], b["rows"], b["model_mae_same_rows"]),
+                        _mae(sb["mae"], sb["rows"], sb["model_mae_same_rows"]) if sb else "—")
+    metrics.add_row("model O/U vs line at noon", _ou(ev["over_under"]), _ou(o["over_under"]))
+    if "over_under_closing" in ev:
+        metrics.add_row("model O/U vs closing line", _ou(ev["over_under_closing"]), _ou(o.get("over_under_closing")))
     console.print(metrics)
 
-    rows = o["rows"].copy()
+    rows = o["table"].copy()
     lined = rows[rows["points_line"].notna()].copy()
     lined = lined.reindex(lined["edge"].abs().sort_values(ascending=False).index).head(top)
     if len(lined):
         t = Table(title=f"Top {len(lined)} calls of the {result.predict_date} slate by edge, and what happened")
-        for col in ("player", "predicted", "line", "call", "P(call)", "actual", "result"):
-            t.add_column(col, justify="left" if col in ("player", "call", "result") else "right")
+        for col in ("player", "team", "predicted", "line", "call", "P(call)", "actual", "result"):
+            t.add_column(col, justify="left" if col in ("player", "team", "call", "result") else "right")
         for _, r in lined.iterrows():
-            hit = (r["actual"] > r["points_line"]) == (r["call"] == "over") if r["actual"] != r["points_line"] else None
-            t.add_row(r["player_lookup"], f"{r['predicted']:.1f}", f"{r['points_line']:.1f}", str(r["call"]),
-                      f"{100 * r['p_call']:.0f}%", f"{r['actual']:.0f}",
+            hit = None if r["actual"] == r["points_line"] else (r["actual"] > r["points_line"]) == (r["call"] == "over")
+            t.add_row(r["player_lookup"], str(r["team_abbr"]), f"{r['predicted']:.1f}", f"{r['points_line']:.1f}",
+                      str(r["call"]), f"{100 * r['p_call']:.0f}%", f"{r['actual']:.0f}",
                       "push" if hit is None else ("[green]hit[/green]" if hit else "[red]miss[/red]"))
         console.print(t)
     sk = result.skew
@@ -357,15 +375,21 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     console.print("Charts: " + ", ".join(str(p) for p in result.charts))
 
 
+BASELINE_LABELS = {"season_avg": "season average", "last_5": "last-5 average", "line": "line at noon",
+                   "closing_line": "closing line"}
+
+
 def _mae(x, n, model_same=None) -> str:
     if x is None:
         return "—"
-    s = f"{x:.2f} (n={n:,})"
-    return s + (f", model {model_same:.2f}" if model_same is not None else "")
+    s = f"{x:.2f}"
+    return s + (f" / {model_same:.2f}" if model_same is not None else "") + f" (n={n:,})"
 
 
-def _ou(ou: dict) -> str:
-    return "—" if ou["accuracy"] is None else f"{100 * ou['accuracy']:.1f}% of {ou['calls']:,}"
+def _ou(ou: dict | None) -> str:
+    if not ou or ou["accuracy"] is None:
+        return "—"
+    return f"{100 * ou['accuracy']:.1f}% of {ou['calls']:,}"
 
 
 # --- command line ---------------------------------------------------------------------
@@ -385,6 +409,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     result = demo(args.data, args.predict_date, args.seed, args.reset,
                   n_teams=args.teams, games_per_team=args.games_per_team)
     if args.json:
@@ -392,7 +419,7 @@ def run(args) -> int:
             "predict_date": result.predict_date.isoformat(),
             "steps": {s.name: round(s.seconds, 2) for s in result.steps},
             "train": result.train_metrics,
-            "slate": {k: v for k, v in result.outcome.items() if k != "rows"},
+            "slate": {k: v for k, v in result.outcome.items() if k != "table"},
             "skew_mismatches": result.skew.mismatches,
             "charts": [str(p) for p in result.charts],
         }
