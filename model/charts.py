@@ -30,9 +30,10 @@ def predicted_vs_actual(eval_rows: pd.DataFrame, slate: pd.DataFrame | None = No
     """``eval_rows`` and ``slate`` have columns ``predicted`` and ``actual``."""
     out = out or paths.reports_dir() / "predicted_vs_actual.png"
     fig, ax = plt.subplots(figsize=(7, 6.5))
-    top = float(np.nanmax([eval_rows["actual"].max(), eval_rows["predicted"].max(),
-                           *(([slate["actual"].max(), slate["predicted"].max()]) if slate is not None and len(slate) else [])]))
-    top = max(10.0, np.ceil(top / 5) * 5 + 2)
+    values = [np.nanpercentile(eval_rows["actual"], 99.9), np.nanmax(eval_rows["predicted"])]
+    if slate is not None and len(slate):
+        values += [np.nanmax(slate["actual"]), np.nanmax(slate["predicted"])]
+    top = max(10.0, float(np.ceil(max(values) / 5) * 5 + 2))
     mae_eval = float(np.mean(np.abs(eval_rows["actual"] - eval_rows["predicted"])))
     hb = ax.hexbin(eval_rows["predicted"], eval_rows["actual"], gridsize=35, extent=(0, top, 0, top),
                    cmap="Greys", mincnt=1, bins="log")
