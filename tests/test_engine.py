@@ -27,7 +27,7 @@ UTC = dt.timezone.utc
 MID = dt.datetime(2025, 11, 15, tzinfo=UTC)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def clean_store(tmp_path_factory):
     """The online store of one uninterrupted run over the whole season (built once)."""
     d = support.clone(support.template(tmp_path_factory), tmp_path_factory.mktemp("clean") / "store")
