@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
 import duckdb
@@ -215,8 +216,28 @@ class GateFailure:
     upstream: tuple[str, ...]
 
 
+Z = 1.96  # two-sided 95%: a share is judged by its Wilson interval, not the raw ratio
+
+
+def wilson(k: int, n: int, z: float = Z) -> tuple[float, float]:
+    """The Wilson score interval of a share k/n (n > 0)."""
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def judge(gates: list[Gate], figures: dict[str, dict[str, dict[str, Any]]]) -> list[GateFailure]:
-    """Every gate broken in ``figures`` (date order, then catalog order)."""
+    """Every gate broken in ``figures`` (date order, then catalog order).
+
+    A share (populated, zeros) fails when it is beyond its threshold by more than the
+    sampling noise of that date: the 95% Wilson interval of the measured share lies
+    entirely on the wrong side. On a full game day (hundreds of rows) that is the raw
+    ratio within a few points; on a season's first days (a game or two) a handful of
+    honest NULLs does not stop a backfill, while a feature that is 0 or NULL everywhere
+    fails on any day with ten rows.
+    """
     failures = []
     for day in sorted(figures):
         for g in gates:
@@ -231,13 +252,15 @@ def judge(gates: list[Gate], figures: dict[str, dict[str, dict[str, Any]]]) -> l
 
             if f["eligible"]:
                 share = f["populated"] / f["eligible"]
-                if share < rule.min_populated:
+                _, upper = wilson(f["populated"], f["eligible"])
+                if share < rule.min_populated and upper < rule.min_populated:
                     fail("min_populated", share, f"{rule.min_populated:.0%}",
                          f"{share:.1%} populated ({f['populated']} non-NULL of {f['eligible']} rows{where}); "
                          f"at least {rule.min_populated:.0%} required (min_populated)")
             if rule.max_zero_share is not None and f["nonnull"]:
                 share = f["zeros"] / f["nonnull"]
-                if share > rule.max_zero_share:
+                lower, _ = wilson(f["zeros"], f["nonnull"])
+                if share > rule.max_zero_share and lower > rule.max_zero_share:
                     fail("max_zero_share", share, f"{rule.max_zero_share:.0%}",
                          f"{share:.1%} of {f['nonnull']} non-NULL values are 0 (or false); at most "
                          f"{rule.max_zero_share:.0%} allowed (max_zero_share)")
