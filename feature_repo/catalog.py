@@ -142,9 +142,10 @@ FEATURES: tuple[Feature, ...] = (
         "Opponent points allowed per 100 possessions, season to date before the game",
         (f"{CTX}.opponent_def_rating", f"{TEAM}.points", f"{TEAM}.fga", f"{TEAM}.fta",
          f"{TEAM}.oreb", f"{TEAM}.turnovers"),
-        # NULL while the opponent has no earlier game (a season's first days): judged only
-        # once the player has history, which by then the opponent almost always has too.
-        QualityGate(min_populated=0.50, max_zero_share=0.01, value_range=(60, 160), eligible_when=_HAS_HISTORY),
+        # NULL while the opponent has no earlier game (a season's first days): judged from
+        # the player's third game on, when his opponent has (almost always) played too.
+        QualityGate(min_populated=0.50, max_zero_share=0.01, value_range=(60, 160),
+                    eligible_when="games_played_season >= 3"),
     ),
     Feature(
         "points_line", "Float64", "player_points_line",
