@@ -80,13 +80,8 @@ def predict(day, model_name: str = artifacts.DEFAULT_MODEL, at: dt.datetime | No
 
 def score(vectors: pd.DataFrame, saved: artifacts.SavedModel) -> pd.DataFrame:
     """The prediction table for a frame of feature vectors (any extra columns kept as ids)."""
-    from threadpoolctl import threadpool_limits
-
-    from model.train import THREADS
-
     matrix = feature_matrix(vectors, tuple(saved.features))
-    with threadpool_limits(THREADS):
-        predicted = saved.pipeline.predict(vectors)
+    predicted = saved.pipeline.predict(vectors)
     line = vectors["points_line"].to_numpy(dtype=float) if "points_line" in vectors else np.full(len(vectors), np.nan)
     p_over = saved.residuals.p_over(predicted, line)
     edge = predicted - line

@@ -11,11 +11,13 @@
 3. Time split: fit on game dates before EVAL_START, evaluate on dates from EVAL_START
    on (default: the game date 80% of the way through the range). Never shuffled across
    time; nothing is tuned on the evaluation dates: the hyper-parameters are fixed below,
-   except the number of boosting rounds, chosen by an inner time split of the training
-   dates alone (``choose_iterations``).
+   except the target (points, or points minus the season average) and the number of
+   boosting rounds, chosen by an inner time split of the training dates alone
+   (``select_model``).
 4. Model: a scikit-learn pipeline (features as floats, NULL kept as NaN ->
    HistGradientBoostingRegressor, which routes missing values itself, absolute-error
-   loss since MAE is the yardstick and the median is what an over/under call needs).
+   loss since MAE is the yardstick and the median is what an over/under call needs),
+   optionally fit to the deviation from the season average (model/estimator.py).
 5. Metrics against honest baselines (season average, last-5 average, the betting line;
    see model/evaluate.py) and the out-of-sample residual model behind P(over).
 6. Saved under data/models/NAME/: model.joblib, features.json, fingerprint.json,
@@ -31,29 +33,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from threadpoolctl import threadpool_limits
 
 from model import artifacts
 from model.dataset import FEATURES, LABEL, as_date, feature_matrix, game_dates
+from model.estimator import OffsetRegressor
 from model.evaluate import CLOSING_LINE, default_eval_start, evaluate, mae, time_split
 from model.fingerprint import fingerprint
 from model.residuals import ResidualModel
 from nbafs.errors import UserError
 from nbafs.timeline import parse_date
 
-# One OpenMP thread: on a small shared machine gradient boosting's thread team spins
-# against other processes and runs 20x slower than one thread (measured: 32 s vs 1.8 s
-# for a season's fit with the load above the core count). One thread is also what a
-# 2-core laptop running the demo can spare.
-THREADS = 1
-
-# Fixed, chosen before looking at any evaluation date; never tuned on them. The number
-# of boosting rounds alone is chosen per training set, on the training dates only (see
-# choose_iterations).
+# Fixed, chosen before looking at any evaluation date; never tuned on them. Only the
+# target (points, or points minus the season average) and the number of boosting rounds
+# are chosen per training set, on the training dates alone (see select_model).
 ITERATION_GRID = (50, 100, 150, 200, 300, 400, 600)
+TARGETS = (None, "points_avg_season")
 HYPERPARAMETERS = dict(
     loss="absolute_error",
     learning_rate=0.05,
@@ -66,11 +62,13 @@ HYPERPARAMETERS = dict(
 )
 
 
-def make_pipeline(features=FEATURES) -> Pipeline:
-    """Features (selected by name, in order, NULL as NaN) -> gradient boosting."""
+def make_pipeline(features=FEATURES, target: str | None = None, max_iter: int | None = None) -> Pipeline:
+    """Features (selected by name, in order, NULL as NaN) -> gradient boosting, on points
+    (``target=None``) or on points minus the feature ``target`` (model/estimator.py)."""
+    params = dict(HYPERPARAMETERS, **({"max_iter": max_iter} if max_iter else {}))
     return Pipeline([
         ("features", FunctionTransformer(feature_matrix, kw_args={"features": tuple(features)})),
-        ("regressor", HistGradientBoostingRegressor(**HYPERPARAMETERS)),
+        ("regressor", OffsetRegressor(offset_feature=target, boosting_params=params)),
     ])
 
 
@@ -91,11 +89,6 @@ def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = No
     Returns the fitted pipeline, the metrics, the residual model (from the evaluation
     residuals) and the evaluation rows with their predictions.
     """
-    with threadpool_limits(THREADS):
-        return _fit_and_evaluate(training_set, eval_start, features)
-
-
-def _fit_and_evaluate(training_set, eval_start, features):
     labelled = training_set[training_set[LABEL].notna()].reset_index(drop=True)
     dates = game_dates(labelled)
     if eval_start is None:
@@ -108,9 +101,8 @@ def _fit_and_evaluate(training_set, eval_start, features):
         )
     train_rows, eval_rows = labelled[split.train_mask], labelled[split.eval_mask]
     _refuse_empty_features(train_rows, features)
-    selection = choose_iterations(train_rows, features)
-    pipeline = make_pipeline(features)
-    pipeline.set_params(regressor__max_iter=selection["chosen"])
+    selection = select_model(train_rows, features)
+    pipeline = make_pipeline(features, selection["target"], selection["max_iter"])
     pipeline.fit(train_rows, train_rows[LABEL].to_numpy(dtype=float))
     pred_eval = pipeline.predict(eval_rows)
     pred_train = pipeline.predict(train_rows)
@@ -119,7 +111,7 @@ def _fit_and_evaluate(training_set, eval_start, features):
     train_dates, eval_dates = dates[split.train_mask], dates[split.eval_mask]
     metrics = {
         "features": list(features),
-        "hyperparameters": {**HYPERPARAMETERS, "max_iter": selection["chosen"]},
+        "hyperparameters": {**HYPERPARAMETERS, "max_iter": selection["max_iter"], "target": selection["target"]},
         "model_selection": selection,
         "eval_start": eval_start.isoformat(),
         "train": {
@@ -147,35 +139,38 @@ def _fit_and_evaluate(training_set, eval_start, features):
     return pipeline, metrics, residuals, out.reset_index(drop=True)
 
 
-def choose_iterations(train_rows: pd.DataFrame, features=FEATURES) -> dict:
-    """The number of boosting rounds, chosen on the training dates alone.
+def select_model(train_rows: pd.DataFrame, features=FEATURES) -> dict:
+    """The target and the number of boosting rounds, chosen on the training dates alone.
 
     An inner time split of the training rows (fit on their first 80% of dates, score
-    the last 20%) grows one model to the largest size of ``ITERATION_GRID`` and reads its
-    MAE after each grid size (``staged_predict``); the size with the lowest inner MAE is
-    refit on all training dates. The evaluation dates are never looked at. With fewer
-    than two training dates there is nothing to split and the largest size is used.
+    the last 20%) grows one model per target of ``TARGETS`` to the largest size of
+    ``ITERATION_GRID`` and reads its MAE after each grid size (``staged_predict``); the
+    (target, size) with the lowest inner MAE is then refit on all training dates. The
+    evaluation dates are never looked at. With fewer than two training dates there is
+    nothing to split: plain points and the largest size.
     """
     dates = game_dates(train_rows)
     if len(set(dates)) < 2:
-        return {"method": "none: fewer than two training dates", "chosen": max(ITERATION_GRID)}
+        return {"method": "none: fewer than two training dates", "target": None, "max_iter": max(ITERATION_GRID)}
     inner_start = default_eval_start(dates)
     inner = time_split(dates, inner_start)
     fit_rows, val_rows = train_rows[inner.train_mask], train_rows[inner.eval_mask]
-    probe = make_pipeline(features)
-    probe.fit(fit_rows, fit_rows[LABEL].to_numpy(dtype=float))
     X, y = feature_matrix(val_rows, tuple(features)), val_rows[LABEL].to_numpy(dtype=float)
-    by_size = {}
-    for i, pred in enumerate(probe.named_steps["regressor"].staged_predict(X), start=1):
-        if i in ITERATION_GRID:
-            by_size[i] = mae(y, pred)
-    chosen = min(by_size, key=lambda k: (by_size[k], k))
+    scores: dict[tuple, float] = {}
+    for target in TARGETS:
+        probe = make_pipeline(features, target)
+        probe.fit(fit_rows, fit_rows[LABEL].to_numpy(dtype=float))
+        for i, pred in enumerate(probe.named_steps["regressor"].staged_predict(X), start=1):
+            if i in ITERATION_GRID:
+                scores[(target, i)] = mae(y, pred)
+    target, size = min(scores, key=lambda k: (scores[k], k[1]))
     return {
         "method": "inner time split of the training dates (first 80% fit, last 20% scored)",
         "inner_eval_start": inner_start.isoformat(),
         "inner_rows": {"fit": inner.n_train, "scored": inner.n_eval},
-        "mae_by_iterations": {str(k): round(v, 4) for k, v in by_size.items()},
-        "chosen": int(chosen),
+        "inner_mae": {f"{t or 'points'} @ {i}": round(v, 4) for (t, i), v in scores.items()},
+        "target": target,
+        "max_iter": int(size),
     }
 
 

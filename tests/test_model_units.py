@@ -232,14 +232,33 @@ def test_closing_line_is_a_second_line_for_over_under_and_a_baseline():
     assert m["baselines"]["last_5"]["over_under_closing"]["calls"] == 2
 
 
-def test_boosting_rounds_are_chosen_on_training_dates_only():
+def test_model_selection_uses_training_dates_only():
     """Model selection never sees the evaluation dates: its inner split lies inside the
-    training dates, and the chosen size is one of the grid's."""
-    from model.train import ITERATION_GRID
+    training dates, and the chosen target and size are candidates of the grid."""
+    from model.train import ITERATION_GRID, TARGETS
 
     df = synthetic_training_set()
     _, metrics, _, _ = fit_and_evaluate(df)
     sel = metrics["model_selection"]
     assert sel["inner_eval_start"] <= metrics["train"]["last_date"] < metrics["eval_start"]
-    assert sel["chosen"] in ITERATION_GRID and metrics["hyperparameters"]["max_iter"] == sel["chosen"]
+    assert sel["max_iter"] in ITERATION_GRID and metrics["hyperparameters"]["max_iter"] == sel["max_iter"]
+    assert sel["target"] in TARGETS
     assert sel["inner_rows"]["fit"] + sel["inner_rows"]["scored"] == metrics["train"]["rows"]
+    assert len(sel["inner_mae"]) == len(ITERATION_GRID) * len(TARGETS)
+
+
+def test_offset_regressor_keeps_nulls_and_adds_the_baseline_back():
+    """Fitting to points minus the season average: a row without a season average gets
+    offset 0 (its feature stays NaN for the trees), and predictions add the offset back."""
+    from model.estimator import OffsetRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"points_avg_season": rng.uniform(2, 35, 500), "other": rng.normal(size=500)})
+    X.loc[:19, "points_avg_season"] = np.nan
+    y = np.nan_to_num(X["points_avg_season"].to_numpy(), nan=8.0) + rng.normal(0, 1, 500)
+    m = OffsetRegressor("points_avg_season", {"max_iter": 50, "loss": "absolute_error"}).fit(X, y)
+    star = pd.DataFrame({"points_avg_season": [34.0], "other": [0.0]})
+    assert abs(m.predict(star)[0] - 34.0) < 2.5, "the level comes from the offset, not from rare leaves"
+    assert np.isnan(X["points_avg_season"].iloc[0]), "the feature itself is never filled"
+    staged = list(m.staged_predict(star))
+    assert len(staged) == 50 and staged[-1][0] == pytest.approx(m.predict(star)[0])
