@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,13 +169,24 @@ def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
         frame = frame.merge(base, on="player_lookup", how="left")
     frame["closing_line"] = closing_lines(frame) if len(frame) else []
     metrics = evaluate(frame, frame["predicted"].to_numpy(dtype=float), label="points")
+    # The call a bettor would have made: against the line at noon when there was one,
+    # else against the closing line (posted after the prediction; marked in the summary).
+    from model import artifacts
+
+    residuals = artifacts.load(slate.model).residuals
+    frame["bet_line"] = frame["points_line"].fillna(frame["closing_line"])
+    frame["bet_line_is_closing"] = frame["points_line"].isna() & frame["closing_line"].notna()
+    frame["edge"] = frame["predicted"] - frame["bet_line"]
+    p_over = residuals.p_over(frame["predicted"].to_numpy(dtype=float), frame["bet_line"].to_numpy(dtype=float))
+    frame["call"] = np.where(frame["bet_line"].isna(), None, np.where(frame["edge"] > 0, "over", "under"))
+    frame["p_call"] = np.where(frame["call"] == "over", p_over, 1 - p_over)
     return {
         "slate_players": int(len(t)),
         "played": int(len(played)),
         "did_not_play": int(len(t) - len(played)),
         **metrics,
         "table": frame[["player_lookup", "team_abbr", "predicted", "points", "points_line", "closing_line",
-                        "edge", "call", "p_call"]].rename(columns={"points": "actual"}),
+                        "bet_line", "bet_line_is_closing", "edge", "call", "p_call"]].rename(columns={"points": "actual"}),
     }
 
 
@@ -193,7 +205,9 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
             """Run one step; steps with their own progress phases (transform, backfill) get no bar here."""
             display.line(f"▶ {name}")
             t0 = time.perf_counter()
-            with (display.phase(name) if bar else _nullcontext(None)) as ph:
+            with (display.phase(name, total_rows=0) if bar else _nullcontext(None)) as ph, warnings.catch_warnings():
+                # Feast warns on every on-demand view use that the feature is experimental.
+                warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
                 detail = fn()
                 if isinstance(detail, tuple):
                     detail, rows = detail
@@ -355,18 +369,21 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     console.print(metrics)
 
     rows = o["table"].copy()
-    lined = rows[rows["points_line"].notna()].copy()
+    lined = rows[rows["bet_line"].notna() & (rows["edge"] != 0)].copy()
     lined = lined.reindex(lined["edge"].abs().sort_values(ascending=False).index).head(top)
     if len(lined):
         t = Table(title=f"Top {len(lined)} calls of the {result.predict_date} slate by edge, and what happened")
         for col in ("player", "team", "predicted", "line", "call", "P(call)", "actual", "result"):
             t.add_column(col, justify="left" if col in ("player", "team", "call", "result") else "right")
         for _, r in lined.iterrows():
-            hit = None if r["actual"] == r["points_line"] else (r["actual"] > r["points_line"]) == (r["call"] == "over")
-            t.add_row(r["player_lookup"], str(r["team_abbr"]), f"{r['predicted']:.1f}", f"{r['points_line']:.1f}",
+            hit = None if r["actual"] == r["bet_line"] else (r["actual"] > r["bet_line"]) == (r["call"] == "over")
+            t.add_row(r["player_lookup"], str(r["team_abbr"]), f"{r['predicted']:.1f}",
+                      f"{r['bet_line']:.1f}" + ("*" if r["bet_line_is_closing"] else ""),
                       str(r["call"]), f"{100 * r['p_call']:.0f}%", f"{r['actual']:.0f}",
                       "push" if hit is None else ("[green]hit[/green]" if hit else "[red]miss[/red]"))
         console.print(t)
+        if lined["bet_line_is_closing"].any():
+            console.print("* no line was known at noon: the closing line, posted after the prediction was made.")
     sk = result.skew
     console.print(
         f"Skew check: {sk.players} players x {len(sk.per_feature)} features, "
@@ -409,9 +426,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    import warnings
-
-    warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     result = demo(args.data, args.predict_date, args.seed, args.reset,
                   n_teams=args.teams, games_per_team=args.games_per_team)
     if args.json:
