@@ -126,7 +126,8 @@ def print_table(result: SlatePrediction, top: int = 25, console=None) -> None:
     title = (f"{result.day} slate: {len(t)} players, {int(t['points_line'].notna().sum())} with a line "
              f"(features as of {result.at:%Y-%m-%d %H:%M} UTC, model {result.model})")
     table = Table(title=title)
-    for col, justify in (("player", "left"), ("team", "left"), ("opp", "left"), ("predicted", "right"),
+    table.add_column("player", no_wrap=True, min_width=16)
+    for col, justify in (("team", "left"), ("opp", "left"), ("predicted", "right"),
                          ("line", "right"), ("edge", "right"), ("call", "left"), ("P(call)", "right"),
                          ("missing", "right")):
         table.add_column(col, justify=justify)
@@ -143,8 +144,19 @@ def print_table(result: SlatePrediction, top: int = 25, console=None) -> None:
     if len(t) > top:
         console.print(f"… {len(t) - top} more players (--top N, or --json for all)")
     missing_total = int((t["missing_features"] > 0).sum())
-    console.print(f"Players with at least one missing feature: {missing_total} of {len(t)}.")
-    console.print(f"Staleness: {describe_staleness(result.staleness)}")
+    console.print(f"Players with at least one missing feature: {missing_total} of {len(t)} "
+                  "(no line quoted, or no value known at the slate's time; never filled in).")
+    views = getattr(result.staleness, "views", None)
+    if views:
+        st = Table(title="Online values at the slate's time, per feature view (stale and future ones served as missing)")
+        for col in ("view", "fresh", "stale", "future", "missing"):
+            st.add_column(col, justify="left" if col == "view" else "right")
+        for v in views:
+            st.add_row(v.view + (" (on demand)" if v.on_demand else ""), str(v.fresh), str(v.stale),
+                       str(v.future), str(v.missing))
+        console.print(st)
+    else:
+        console.print(f"Staleness: {describe_staleness(result.staleness)}")
 
 
 def describe_staleness(report) -> str:

@@ -183,19 +183,26 @@ def run(args) -> int:
     return 0 if report.mismatches == 0 else 1
 
 
+def _short(v) -> str:
+    return "NULL" if v is None else f"{v:.6g}"
+
+
 def print_report(report: SkewReport, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
     table = Table(title=f"Online vs historical, {report.players} players of {report.day}, at {report.at:%Y-%m-%d %H:%M} UTC")
-    for col in ("#", "feature", "compared", "both NULL", "mismatches", "example"):
-        table.add_column(col, justify="left" if col in ("feature", "example") else "right")
+    table.add_column("#", justify="right")
+    table.add_column("feature", no_wrap=True)
+    for col in ("rows", "both NULL", "differ"):
+        table.add_column(col, justify="right")
+    table.add_column("first difference")
     for f, r in report.per_feature.items():
         ex = r["examples"][0] if r["examples"] else None
         table.add_row(str(PLAYER_POINTS_V1.index(f)) if f in PLAYER_POINTS_V1 else "req", f, str(r["compared"]), str(r["both_null"]),
                       f"[red]{r['mismatches']}[/red]" if r["mismatches"] else "0",
-                      f"{ex['player_lookup']}: online {ex['online']} vs historical {ex['historical']}" if ex else "")
+                      f"{ex['player_lookup']}: online {_short(ex['online'])}, historical {_short(ex['historical'])}" if ex else "")
     console.print(table)
     if report.mismatches:
         console.print(f"[red bold]{report.mismatches} mismatches[/red bold]: training and serving disagree; this is a bug.")
