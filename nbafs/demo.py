@@ -359,12 +359,16 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     metrics.add_column(f"eval {ev['first_date']}..{ev['last_date']}", justify="right")
     metrics.add_column(f"slate {result.predict_date}", justify="right")
     metrics.add_row("model", _mae(ev["model_mae"], ev["rows"]), _mae(o["model_mae"], o["rows"]))
+    # The sample season posts its lines before noon: then the closing line is the noon line, shown once.
+    same_lines = _same_line_figures(ev) and _same_line_figures(o)
     for name, b in ev["baselines"].items():
+        if name == "closing_line" and same_lines:
+            continue
         sb = o["baselines"].get(name)
         metrics.add_row(BASELINE_LABELS.get(name, name), _mae(b["mae"], b["rows"], b["model_mae_same_rows"]),
                         _mae(sb["mae"], sb["rows"], sb["model_mae_same_rows"]) if sb else "—")
     metrics.add_row("model O/U vs line at noon", _ou(ev["over_under"]), _ou(o["over_under"]))
-    if "over_under_closing" in ev:
+    if "over_under_closing" in ev and not same_lines:
         metrics.add_row("model O/U vs closing line", _ou(ev["over_under_closing"]), _ou(o.get("over_under_closing")))
     console.print(metrics)
 
@@ -394,6 +398,12 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
 
 BASELINE_LABELS = {"season_avg": "season average", "last_5": "last-5 average", "line": "line at noon",
                    "closing_line": "closing line"}
+
+
+def _same_line_figures(metrics: dict) -> bool:
+    b = metrics["baselines"]
+    return "closing_line" not in b or (b["closing_line"]["rows"] == b["line"]["rows"]
+                                       and b["closing_line"]["mae"] == b["line"]["mae"])
 
 
 def _mae(x, n, model_same=None) -> str:
