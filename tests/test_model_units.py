@@ -262,3 +262,21 @@ def test_offset_regressor_keeps_nulls_and_adds_the_baseline_back():
     assert np.isnan(X["points_avg_season"].iloc[0]), "the feature itself is never filled"
     staged = list(m.staged_predict(star))
     assert len(staged) == 50 and staged[-1][0] == pytest.approx(m.predict(star)[0])
+
+
+def test_train_on_an_empty_warehouse_says_what_to_do(data_dir):
+    from model.train import train
+    from nbafs.errors import UserError
+
+    with pytest.raises(UserError, match="generate or import"):
+        train("2025-11-01", "2025-12-01")
+    with pytest.raises(UserError, match="--eval-start"):
+        train("2025-11-01", "2025-12-01", eval_start="2026-01-01")
+
+
+def test_predict_without_a_trained_model_says_how_to_train(data_dir):
+    from model import artifacts
+    from nbafs.errors import UserError
+
+    with pytest.raises(UserError, match="nbafs train"):
+        artifacts.load("nope")
