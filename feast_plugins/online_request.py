@@ -161,8 +161,11 @@ def _plain_type(values: list, declared: ValueType) -> Optional[ValueType]:
     if len(kinds) > 1:
         return None
     if not kinds:
-        # Feast: an all-null column of unknown type converts to null Values; a typed one too.
-        return declared if declared in (ValueType.STRING, ValueType.DOUBLE, ValueType.INT64) else None
+        # Feast: an all-None column converts to null Values, whatever its type (with a NaN
+        # and no declared type it raises: leave that to Feast).
+        if declared in (ValueType.STRING, ValueType.DOUBLE, ValueType.INT64):
+            return declared
+        return ValueType.DOUBLE if declared == ValueType.UNKNOWN and all(v is None for v in values) else None
     inferred = _PLAIN.get(kinds.pop())
     if inferred is None:
         return None

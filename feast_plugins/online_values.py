@@ -21,7 +21,7 @@ import functools
 import math
 import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
@@ -155,10 +155,12 @@ def _to_int32(x: Any) -> int:
 
 def _scalar_codec(value_type: ValueType, field: str, sqlite_type: str, wire_type: int,
                   payload: Callable[[Any], bytes], normalize: Callable[[Any], Any],
-                  to_python: Callable[[Any], Any] = _identity) -> Codec:
+                  to_python: Callable[[Any], Any] = _identity,
+                  fast_frame: Optional[Callable[[bytes, Callable], Callable[[Any], bytes]]] = None) -> Codec:
     """A codec for the scalar ``Value`` field ``field`` (e.g. ``double_val``).
 
-    ``payload(stored)`` is the field's wire payload (after its tag).
+    ``payload(stored)`` is the field's wire payload (after its tag). ``fast_frame``, given
+    the generic framing function, returns a faster one with the same output.
     """
     field_tag = tag(_value_field_number(field), wire_type)
 
@@ -181,6 +183,8 @@ def _scalar_codec(value_type: ValueType, field: str, sqlite_type: str, wire_type
             return NULL_VALUE_FRAME
         return length_delimited(VALUES_FIELD, field_tag + payload(stored))
 
+    if fast_frame is not None:
+        frame = fast_frame(field_tag, frame)
     return Codec(value_type, sqlite_type, from_proto, to_proto, frame, to_python, _nullable(normalize))
 
 
@@ -188,43 +192,65 @@ def _len_payload(raw: bytes) -> bytes:
     return varint(len(raw)) + raw
 
 
-_DOUBLE = _scalar_codec(ValueType.DOUBLE, "double_val", "REAL", _I64, _pack_double, float)
-_FLOAT = _scalar_codec(ValueType.FLOAT, "float_val", "REAL", _I32, _pack_float, _to_float32)
-_INT64 = _scalar_codec(ValueType.INT64, "int64_val", "INTEGER", _VARINT, varint, int)
-_INT32 = _scalar_codec(ValueType.INT32, "int32_val", "INTEGER", _VARINT, varint, _to_int32)
+def _constant_prefix(pack: Callable[[Any], bytes], size: int):
+    """Doubles and floats: a framed value is a constant 3-byte prefix and the packed value."""
+
+    def make(field_tag: bytes, generic: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+        prefix = length_delimited(VALUES_FIELD, field_tag + b"\0" * size)[:3]
+
+        def frame(stored: Any) -> bytes:
+            return NULL_VALUE_FRAME if stored is None else prefix + pack(stored)
+
+        return frame
+
+    return make
 
 
-def _cached_frames(codec: Codec) -> Codec:
-    """Integer and boolean features take few distinct values: frame each value once."""
-    return Codec(codec.value_type, codec.sqlite_type, codec.from_proto, codec.to_proto,
-                 functools.lru_cache(maxsize=4096)(codec.frame), codec.to_python, codec.from_python)
+def _few_distinct(field_tag: bytes, generic: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """Integers and booleans take few distinct values: frame each value once."""
+    return functools.lru_cache(maxsize=4096)(generic)
+
+
+def _short_strings(encode: Callable[[Any], bytes]):
+    """Strings and bytes: the common short value (< 126 bytes) has one-byte lengths."""
+
+    def make(field_tag: bytes, generic: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+        values_tag, inner_tag = tag(VALUES_FIELD, _LEN)[0], field_tag[0]
+
+        def frame(stored: Any) -> bytes:
+            if stored is None:
+                return NULL_VALUE_FRAME
+            raw = encode(stored)
+            n = len(raw)
+            if n < 126:
+                return bytes((values_tag, n + 2, inner_tag, n)) + raw
+            return generic(stored)
+
+        return frame
+
+    return make
+
+
+def _utf8(s: str) -> bytes:
+    return s.encode("utf-8")
+
+
+_DOUBLE = _scalar_codec(ValueType.DOUBLE, "double_val", "REAL", _I64, _pack_double, float,
+                        fast_frame=_constant_prefix(_pack_double, 8))
+_FLOAT = _scalar_codec(ValueType.FLOAT, "float_val", "REAL", _I32, _pack_float, _to_float32,
+                       fast_frame=_constant_prefix(_pack_float, 4))
+_INT64 = _scalar_codec(ValueType.INT64, "int64_val", "INTEGER", _VARINT, varint, int, fast_frame=_few_distinct)
+_INT32 = _scalar_codec(ValueType.INT32, "int32_val", "INTEGER", _VARINT, varint, _to_int32,
+                       fast_frame=_few_distinct)
 # SQLite has no boolean: stored 0/1, read back as bool.
-_BOOL = _scalar_codec(ValueType.BOOL, "bool_val", "INTEGER", _VARINT,
-                      lambda b: b"\x01" if b else b"\x00", bool, to_python=bool)
-_STRING = _scalar_codec(ValueType.STRING, "string_val", "TEXT", _LEN,
-                        lambda s: _len_payload(s.encode("utf-8")), str)
-_BYTES = _scalar_codec(ValueType.BYTES, "bytes_val", "BLOB", _LEN, _len_payload, bytes)
-
-
-def _fast_frames(codec: Codec, fixed_prefix_len: int) -> Codec:
-    """The double and float frames have a constant prefix: skip the generic framing."""
-    null = NULL_VALUE_FRAME
-    prefix = codec.frame(0.0)[:fixed_prefix_len]
-    pack = _pack_double if codec is _DOUBLE else _pack_float
-
-    def frame(stored: Any) -> bytes:
-        return null if stored is None else prefix + pack(stored)
-
-    return Codec(codec.value_type, codec.sqlite_type, codec.from_proto, codec.to_proto, frame,
-                 codec.to_python, codec.from_python)
-
-
-_DOUBLE = _fast_frames(_DOUBLE, 3)
-_FLOAT = _fast_frames(_FLOAT, 3)
-_INT64, _INT32, _BOOL = _cached_frames(_INT64), _cached_frames(_INT32), _cached_frames(_BOOL)
+_BOOL = _scalar_codec(ValueType.BOOL, "bool_val", "INTEGER", _VARINT, lambda b: b"\x01" if b else b"\x00",
+                      bool, to_python=bool, fast_frame=_few_distinct)
+_STRING = _scalar_codec(ValueType.STRING, "string_val", "TEXT", _LEN, lambda s: _len_payload(_utf8(s)), str,
+                        fast_frame=_short_strings(_utf8))
+_BYTES = _scalar_codec(ValueType.BYTES, "bytes_val", "BLOB", _LEN, _len_payload, bytes,
+                       fast_frame=_short_strings(bytes))
 
 NATIVE_CODECS = {c.value_type: c for c in (_DOUBLE, _FLOAT, _INT64, _INT32, _BOOL, _STRING, _BYTES)}
-
 
 _DOUBLE_FRAMES = np.dtype([("prefix", "S3"), ("value", "<f8")])  # 11 packed bytes per value
 _DOUBLE_PREFIX = _DOUBLE.frame(0.0)[:3]
@@ -361,20 +387,16 @@ def serialize_python_key_column(
     """Like ``serialize_key_column`` from plain Python values of known Feast types."""
     order = sorted(range(len(join_keys)), key=lambda i: join_keys[i])
     prefix = _key_prefix([join_keys[i] for i in order])
-    encoders = []
+    segments = []  # per join key (sorted): each row's (type, length, bytes)
     for i in order:
         kind = _PYTHON_KEY_KIND.get(value_types[i])
         if kind is None:
             raise ValueError(f"join key {join_keys[i]!r}: type {value_types[i]} cannot be an entity key")
-        encoders.append(_KEY_ENCODERS[kind])
-    ordered = [columns[i] for i in order]
-    out = []
-    for row in zip(*ordered):
-        parts = [prefix]
-        for (type_bytes, encode), value in zip(encoders, row):
-            if value is None:
-                raise ValueError(f"an entity key has a NULL join key value (join keys {list(join_keys)})")
-            raw = encode(value if not hasattr(value, "item") else value.item())
-            parts += [type_bytes, _pack_u32(len(raw)), raw]
-        out.append(b"".join(parts))
-    return out
+        type_bytes, encode = _KEY_ENCODERS[kind]
+        if any(v is None for v in columns[i]):
+            raise ValueError(f"an entity key has a NULL value for join key {join_keys[i]!r}")
+        raws = [encode(v.item() if hasattr(v, "item") else v) for v in columns[i]]
+        segments.append([type_bytes + _pack_u32(len(raw)) + raw for raw in raws])
+    if len(segments) == 1:
+        return [prefix + segment for segment in segments[0]]
+    return [prefix + b"".join(parts) for parts in zip(*segments)]

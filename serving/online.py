@@ -43,6 +43,7 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
+from feast.online_response import TIMESTAMP_POSTFIX
 from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
 
 from feature_repo import catalog
@@ -166,18 +167,18 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
     # 1. The line offered: the served consensus line, when it is fresh at `at`.
     line_view = view_of[LINE_FEATURE]
     line_response = store.get_online_features(features=[f"{line_view}:{LINE_FEATURE}"], entity_rows=rows)
-    line_state = _states(line_response, LINE_FEATURE, at, ttl_of[line_view])
-    lines = line_response.to_dict()[LINE_FEATURE]
-    rows[LINE_OFFERED] = [v if s == "fresh" else None for v, s in zip(lines, line_state)]
+    line_values = line_response.to_dict(include_event_timestamps=True)
+    line_state = _states(line_response, line_values, LINE_FEATURE, at, ttl_of[line_view])
+    rows[LINE_OFFERED] = [v if s == "fresh" else None for v, s in zip(line_values[LINE_FEATURE], line_state)]
 
     # 2. The whole service.
     response = store.get_online_features(features=service, entity_rows=rows)
-    values = response.to_dict()
+    values = response.to_dict(include_event_timestamps=True)
     states = {}  # view -> per-player state
     for view, features in _features_by_view(view_of, sources_of).items():
         if view in sources_of:
             continue
-        states[view] = _states(response, features[0], at, ttl_of[view])
+        states[view] = _states(response, values, features[0], at, ttl_of[view])
     for odfv, sources in sources_of.items():
         # Computed from its sources' values: stale (or future) when one of them is.
         outputs = [f for f, v in view_of.items() if v == odfv]
@@ -197,7 +198,7 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
         report.views.append(summary)
 
     columns = {c: players[c].to_numpy() for c in ids}
-    columns[LINE_OFFERED] = pd.array(rows[LINE_OFFERED], dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    columns[LINE_OFFERED] = np.array(rows[LINE_OFFERED], dtype="float64")
     for name in catalog.PLAYER_POINTS_V1:
         columns[name] = _column(values[name], catalog.feature(name).dtype)
     return pd.DataFrame(columns), report
@@ -206,23 +207,25 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
 def _column(values: list, dtype: str):
     """A feature column: float64 with NaN for NULL, nullable Int64 / boolean (NULL stays NULL)."""
     if dtype == "Float64":
-        return pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+        return np.array(values, dtype="float64")  # None -> NaN
     return pd.array(values, dtype=PANDAS_DTYPES[dtype])
 
 
-def _states(response, feature: str, at: dt.datetime, ttl: Optional[dt.timedelta]) -> list[str]:
-    """fresh / stale / future / missing per row of one feature's column in a Feast response."""
+def _states(response, values: dict, feature: str, at: dt.datetime, ttl: Optional[dt.timedelta]) -> list[str]:
+    """fresh / stale / future / missing per row of one feature's column in a Feast response.
+
+    ``values`` is the response's ``to_dict(include_event_timestamps=True)``: event times
+    in whole seconds, which is all a ttl needs.
+    """
     names = list(response.proto.metadata.feature_names.val)
-    vector = response.proto.results[names.index(feature)]
-    at_s = at.timestamp()
+    statuses = list(response.proto.results[names.index(feature)].statuses)
+    at_s = int(at.timestamp())
     oldest = None if ttl is None else at_s - ttl.total_seconds()
     out = []
-    for status, ts in zip(vector.statuses, vector.event_timestamps):
+    for status, event in zip(statuses, values[feature + TIMESTAMP_POSTFIX]):
         if status == FieldStatus.NOT_FOUND:
             out.append("missing")
-            continue
-        event = ts.seconds + ts.nanos / 1e9
-        if event > at_s:
+        elif event > at_s:
             out.append("future")
         elif oldest is not None and event < oldest:
             out.append("stale")
