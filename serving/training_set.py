@@ -233,6 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
+    if args.start and args.end and args.end < args.start:
+        raise UserError(f"--end {args.end} is before --start {args.start}; give the first date first.")
     rows = entity_rows_for_range(args.start, args.end)
     if rows.empty:
         raise UserError(
