@@ -22,8 +22,9 @@ on-demand feature views run through Feast's ``RetrievalJob.to_arrow`` as usual.
 from __future__ import annotations
 
 import glob
+import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Literal, Optional, Union
 
 import duckdb
@@ -42,11 +43,7 @@ from feast.infra.offline_stores.duckdb import (
     _write_data_source,
 )
 from feast.infra.offline_stores.file_source import FileSource
-from feast.infra.offline_stores.ibis import (
-    get_historical_features_ibis,
-    pull_all_from_table_or_query_ibis,
-    pull_latest_from_table_or_query_ibis,
-)
+from feast.infra.offline_stores.ibis import get_historical_features_ibis
 from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.on_demand_feature_view import OnDemandFeatureView
@@ -110,6 +107,77 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_DUCKDB: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor on this process's DuckDB connection (opening one costs ~20 ms, a cursor ~0)."""
+    con = _DUCKDB.get(os.getpid())
+    if con is None:
+        _DUCKDB.clear()  # a connection must not cross a fork
+        con = _DUCKDB[os.getpid()] = duckdb.connect()
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+    return con.cursor()
+
+
+def _pull_all_parquet(
+    source: FileSource,
+    join_key_columns: list[str],
+    feature_name_columns: list[str],
+    timestamp_field: str,
+    created_timestamp_column: Optional[str],
+    start_date: Optional[datetime],
+    end_date: Optional[datetime],
+) -> "NbaRetrievalJob":
+    """``pull_all_from_table_or_query`` for a local parquet source: one DuckDB query.
+
+    Same rows and columns as Feast's ibis version (event time within [start, end], both
+    inclusive), but only the partition files whose footer statistics say their event
+    times overlap the range are opened (``warehouse.footers``, cached per file version),
+    with no ibis expression to build: a one-day read of a season-long table costs a few
+    milliseconds instead of tens. The batch engine reads chunk by chunk through this.
+    """
+    from warehouse import footers
+
+    columns = list(dict.fromkeys([*join_key_columns, *feature_name_columns, timestamp_field,
+                                  *([created_timestamp_column] if created_timestamp_column else [])]))
+
+    def overlaps(f) -> bool:
+        span = f.time_range(timestamp_field)
+        if span is None:
+            return f.num_rows > 0  # no statistics: read it and let the filter decide
+        return not ((end_date is not None and span[0] > end_date) or (start_date is not None and span[1] < start_date))
+
+    def run() -> pa.Table:
+        every = footers.footers(resolved_path(source))
+        files = [str(f.path) for f in every if overlaps(f)]
+        if not files:  # nothing in range: no rows, with the columns of the newest partition
+            schema = every[-1].schema if every else _empty_table_for(source).schema
+            return pa.schema([pa.field(f.name, f.type) for f in schema]).empty_table().select(columns)
+        where = ["TRUE"]
+        params: dict = {}
+        ts = f"CAST({_ident(timestamp_field)} AS TIMESTAMPTZ)"
+        if start_date is not None:
+            where.append(f"{ts} >= $start")
+            params["start"] = start_date
+        if end_date is not None:
+            where.append(f"{ts} <= $end")
+            params["end"] = end_date
+        select = ", ".join(
+            f"{ts} AS {_ident(c)}" if c == timestamp_field else _ident(c) for c in columns
+        )
+        con = _duckdb_cursor()
+        try:
+            return con.sql(
+                f"SELECT {select} FROM read_parquet($files, union_by_name = true) WHERE {' AND '.join(where)}",
+                params={"files": files, **params},
+            ).to_arrow_table()
+        finally:
+            con.close()
+
+    return NbaRetrievalJob(run, f"<pull_all {source.name} {start_date} .. {end_date}>", [], False, None)
+
+
 # --- the point-in-time join -------------------------------------------------------------
 
 
@@ -140,10 +208,14 @@ class _ViewPlan:
 
 
 def _source_relation(plan: _ViewPlan, con: duckdb.DuckDBPyConnection, alias: str) -> str:
-    """A FROM-able expression for the view's source (an empty registered table when no file)."""
-    if _has_files(plan.source):
-        return f"read_parquet({_sql_string(resolved_path(plan.source))}, union_by_name = true)"
-    con.register(alias, _empty_table_for(plan.source))
+    return _source_relation_for(plan.source, con, alias)
+
+
+def _source_relation_for(source: FileSource, con: duckdb.DuckDBPyConnection, alias: str) -> str:
+    """A FROM-able expression for a source (an empty registered table when it has no file)."""
+    if _has_files(source):
+        return f"read_parquet({_sql_string(resolved_path(source))}, union_by_name = true)"
+    con.register(alias, _empty_table_for(source))
     return _ident(alias)
 
 
@@ -344,6 +416,61 @@ class NbaRetrievalJob(RetrievalJob):
         pq.write_table(self.to_arrow(), target)
 
 
+def _pull_job(
+    source: FileSource,
+    join_key_columns: list[str],
+    feature_name_columns: list[str],
+    timestamp_field: str,
+    created_timestamp_column: Optional[str],
+    start_date: Optional[datetime],
+    end_date: Optional[datetime],
+    qualify: Optional[str],
+) -> NbaRetrievalJob:
+    """One DuckDB query over a source's parquet partitions (the batch engine's reads).
+
+    Columns: the join keys, the feature columns, the event time and the created time, as
+    the source names them; times come back as UTC timestamps.
+    """
+    columns = list(dict.fromkeys(
+        [*join_key_columns, *feature_name_columns, timestamp_field]
+        + ([created_timestamp_column] if created_timestamp_column else [])
+    ))
+    times = {timestamp_field, created_timestamp_column}
+    select = ", ".join(
+        f"CAST({_ident(c)} AS TIMESTAMPTZ) AS {_ident(c)}" if c in times else _ident(c) for c in columns
+    )
+    where, params = [], []
+    if start_date is not None:
+        where.append(f"{_ident(timestamp_field)} >= ?")
+        params.append(_utc(start_date))
+    if end_date is not None:
+        where.append(f"{_ident(timestamp_field)} <= ?")
+        params.append(_utc(end_date))
+
+    def sql(source_from: str) -> str:
+        text = f"SELECT {select} FROM {source_from}"
+        if where:
+            text += " WHERE " + " AND ".join(where)
+        if qualify:
+            text += f" QUALIFY {qualify}"
+        return text
+
+    def run() -> pa.Table:
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            source_from = _source_relation_for(source, con, "__empty_source")
+            return con.execute(sql(source_from), params).to_arrow_table()
+        finally:
+            con.close()
+
+    return NbaRetrievalJob(run, sql(f"<{source.name}>"), [], False, None)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 class NbaDuckDBOfflineStore(DuckDBOfflineStore):
     supports_filter_by_created_timestamp = True
 
@@ -425,13 +552,19 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         start_date: datetime,
         end_date: datetime,
     ) -> RetrievalJob:
-        return pull_latest_from_table_or_query_ibis(
-            config=config, data_source=data_source, join_key_columns=join_key_columns,
-            feature_name_columns=feature_name_columns, timestamp_field=timestamp_field,
-            created_timestamp_column=created_timestamp_column, start_date=start_date, end_date=end_date,
-            data_source_reader=read_source, data_source_writer=_write_data_source,
-            staging_location=config.offline_store.staging_location,
-            staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
+        """The latest row per key with ``start_date <= event time <= end_date`` (ties on the
+        event time go to the latest created_at), as Feast's stores define it."""
+        if not isinstance(data_source, FileSource):
+            return DuckDBOfflineStore.pull_latest_from_table_or_query(
+                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                created_timestamp_column, start_date, end_date)
+        order = f"{_ident(timestamp_field)} DESC" + (
+            f", {_ident(created_timestamp_column)} DESC" if created_timestamp_column else "")
+        partition = ", ".join(_ident(k) for k in join_key_columns) or "NULL"
+        return _pull_job(
+            data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column,
+            start_date, end_date,
+            qualify=f"row_number() OVER (PARTITION BY {partition} ORDER BY {order}) = 1",
         )
 
     @staticmethod
@@ -445,13 +578,14 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         start_date: Optional[datetime] = None,
         end_date: Optional[datetime] = None,
     ) -> RetrievalJob:
-        return pull_all_from_table_or_query_ibis(
-            config=config, data_source=data_source, join_key_columns=join_key_columns,
-            feature_name_columns=feature_name_columns, timestamp_field=timestamp_field,
-            created_timestamp_column=created_timestamp_column, start_date=start_date, end_date=end_date,
-            data_source_reader=read_source, data_source_writer=_write_data_source,
-            staging_location=config.offline_store.staging_location,
-            staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
+        """Every row with ``start_date <= event time <= end_date`` (either bound optional)."""
+        if not isinstance(data_source, FileSource):
+            return DuckDBOfflineStore.pull_all_from_table_or_query(
+                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                created_timestamp_column, start_date, end_date)
+        return _pull_all_parquet(
+            data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column,
+            start_date, end_date,
         )
 
     def validate_data_source(self, config: RepoConfig, data_source: DataSource) -> None:

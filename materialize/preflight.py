@@ -22,7 +22,7 @@ What is read, derived from the declarations rather than listed by hand:
 - quality gates: the columns their ``eligible_when`` conditions name.
 
 What exists: the parquet footers of the table's partition files
-(``materialize.footers``, cached per file version), every file (a rename in the newest partitions only
+(``warehouse.footers``, cached per file version), every file (a rename in the newest partitions only
 is the usual way it happens), optionally only the partitions of a date range. A table
 with no partition yet is skipped: there is nothing to read, so nothing can break.
 """
@@ -37,7 +37,7 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from materialize import footers
+from warehouse import footers
 from nbafs import paths
 from nbafs.errors import UserError
 from warehouse import schema as wschema

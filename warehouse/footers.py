@@ -1,7 +1,8 @@
 """Parquet footers of the warehouse partitions, read once per file version.
 
 The preflight needs every partition's schema; the batch engine needs each partition's
-row count and event-time range to plan its chunks without reading a row. Both come
+row count and event-time range to plan its chunks without reading a row, and the
+offline store's time-range reads open only the partitions whose event times overlap. Both come
 from the footer (``pyarrow.parquet.read_metadata``: a few hundred bytes at the end of
 the file), cached per process by (path, size, mtime), so a rewritten partition is
 read again and an unchanged one never twice.
@@ -12,7 +13,7 @@ import datetime as dt
 import functools
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ _CACHE: dict[tuple[str, int, int], "Footer"] = {}
 class Footer:
     path: Path
     metadata: pq.FileMetaData
+    _ranges: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_rows(self) -> int:
@@ -53,10 +55,15 @@ class Footer:
 
     def time_range(self, column: str) -> tuple[dt.datetime, dt.datetime] | None:
         """(min, max) of a timestamp column as UTC datetimes (naive values are taken as UTC)."""
-        mm = self.min_max(column)
-        if mm is None or not all(isinstance(v, dt.datetime) for v in mm):
-            return None
-        return tuple(v.replace(tzinfo=dt.timezone.utc) if v.tzinfo is None else v.astimezone(dt.timezone.utc) for v in mm)  # type: ignore[return-value]
+        if column not in self._ranges:
+            mm = self.min_max(column)
+            if mm is None or not all(isinstance(v, dt.datetime) for v in mm):
+                self._ranges[column] = None
+            else:
+                self._ranges[column] = tuple(
+                    v.replace(tzinfo=dt.timezone.utc) if v.tzinfo is None else v.astimezone(dt.timezone.utc) for v in mm
+                )
+        return self._ranges[column]
 
 
 def footer(path: str | Path) -> Footer:
