@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Literal, Optional, Sequence, Union
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import StrictInt
@@ -65,8 +66,9 @@ from feast.utils import _get_column_names
 from feast.value_type import ValueType
 
 from materialize import gates as gates_mod
-from materialize import footers, lock, preflight, progress
+from materialize import lock, preflight, progress
 from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
+from warehouse import footers
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -215,7 +217,7 @@ class NbaBatchEngine(LocalComputeEngine):
                         min(written)[:10] if written else None,
                     )
                 for r, b, table, figures in parts:
-                    written_rows = self._write(con, r, table)
+                    written_rows = self._write(r, table)
                     cp = r.checkpoint
                     cp.done_through = b.isoformat()
                     cp.chunks_done += 1
@@ -316,11 +318,11 @@ class NbaBatchEngine(LocalComputeEngine):
             table = table.append_column(gates_mod.DATE_COLUMN, pc.cast(pc.floor_temporal(ts, unit="day"), pa.date32()))
         return table
 
-    def _write(self, con: duckdb.DuckDBPyConnection, r: ViewRun, table: pa.Table) -> int:
+    def _write(self, r: ViewRun, table: pa.Table) -> int:
         """Keep each entity's latest row of the chunk and write it online; rows written."""
         if table.num_rows == 0:
             return 0
-        latest = _latest_per_entity(con, table, list(r.join_key_types), r.ts_col, r.created_col)
+        latest = _latest_per_entity(table, list(r.join_key_types), r.ts_col, r.created_col)
         rows = _to_protos(latest, r.view, r.join_key_types, r.ts_col, r.created_col)
         self.online_store.online_write_batch(
             config=self.repo_config, table=r.view, data=rows, progress=None,
@@ -428,16 +430,25 @@ def _midnight(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(d, dt.time(), UTC)
 
 
-def _latest_per_entity(con, table: pa.Table, keys: list[str], ts_col: str, created_col: str | None) -> pa.Table:
-    order = f'"{ts_col}" DESC' + (f', "{created_col}" DESC' if created_col else "")
-    part = ", ".join(f'"{k}"' for k in keys)
-    con.register("__chunk", table)
-    try:
-        return con.sql(
-            f"SELECT * FROM __chunk QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY {order}) = 1"
-        ).to_arrow_table()
-    finally:
-        con.unregister("__chunk")
+def _latest_per_entity(table: pa.Table, keys: list[str], ts_col: str, created_col: str | None) -> pa.Table:
+    """Each entity's row with the greatest (event timestamp, created timestamp): sort once, keep run heads."""
+    n = table.num_rows
+    if n <= 1:
+        return table
+    order = [(k, "ascending") for k in keys] + [(ts_col, "descending")]
+    if created_col:
+        order.append((created_col, "descending"))
+    t = table.take(pc.sort_indices(table, sort_keys=order, null_placement="at_end"))
+    same = np.ones(n - 1, dtype=bool)
+    for k in keys:
+        col = t.column(k).combine_chunks()
+        a, b = col.slice(1), col.slice(0, n - 1)
+        equal = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+    head = np.ones(n, dtype=bool)
+    head[1:] = ~same
+    return t.filter(pa.array(head))
 
 
 def _to_protos(table: pa.Table, view: FeatureView, join_key_types: dict, ts_col: str, created_col: str | None):

@@ -76,6 +76,33 @@ def test_column_wise_protos_equal_feasts_conversion(tmp_path):
         assert {n: p.SerializeToString() for n, p in v1.items()} == {n: p.SerializeToString() for n, p in v2.items()}
 
 
+def test_latest_row_per_entity_matches_sql():
+    """The dedup keeps, per entity, the greatest (event_timestamp, created_at), as Feast's dedup does."""
+    import duckdb
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    base = dt.datetime(2025, 11, 1, tzinfo=UTC)
+    table = pa.table({
+        "player_lookup": [f"p{i}" for i in rng.integers(0, 150, n)],
+        "game_id": [f"g{i}" for i in rng.integers(0, 3, n)],
+        "event_timestamp": pa.array([base + dt.timedelta(days=int(d)) for d in rng.integers(0, 4, n)],
+                                    pa.timestamp("us", tz="UTC")),
+        "created_at": pa.array([base + dt.timedelta(seconds=int(i)) for i in rng.permutation(n)], pa.timestamp("us", tz="UTC")),
+        "value": np.arange(n, dtype=float),
+    })
+    for keys in (["player_lookup"], ["player_lookup", "game_id"]):
+        ours = engine._latest_per_entity(table, keys, "event_timestamp", "created_at").sort_by([(k, "ascending") for k in keys])
+        con = duckdb.connect()
+        con.register("t", table)
+        part = ", ".join(keys)
+        sql = (f"SELECT * FROM t QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY event_timestamp DESC, "
+               f"created_at DESC) = 1 ORDER BY {part}")
+        expected = con.sql(sql).to_arrow_table()
+        assert ours.column("value").to_pylist() == expected.column("value").to_pylist()
+
+
 def test_checkpoint_resumes_only_its_own_interrupted_run(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path))
     cps = CheckpointStore("p")
