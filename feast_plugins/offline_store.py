@@ -15,9 +15,12 @@ subclasses Feast's ``DuckDBOfflineStore`` and changes two things:
    among rows with ``event_timestamp <= t`` (and ``created_at <= t`` with
    ``filter_by_created_timestamp``), NULL when that row is older than the view's ttl.
 
-Everything else (``pull_latest_from_table_or_query`` and ``pull_all_from_table_or_query``
-for the batch engine, entity-less retrieval) is Feast's code with our path resolution;
-on-demand feature views run through Feast's ``RetrievalJob.to_arrow`` as usual.
+The batch engine's reads, ``pull_all_from_table_or_query`` and
+``pull_latest_from_table_or_query``, are single DuckDB queries over the partitions too
+(``pull_all`` opens only the files whose footer statistics overlap the range). Entity-less
+retrieval (start/end dates) is Feast's ibis code with our path resolution. On-demand
+feature views run through Feast's own ``transform_arrow``; each gets only its input
+columns (:meth:`NbaRetrievalJob.to_arrow`).
 """
 from __future__ import annotations
 
@@ -456,9 +459,8 @@ def _pull_job(
         return text
 
     def run() -> pa.Table:
-        con = duckdb.connect()
+        con = _duckdb_cursor()
         try:
-            con.execute("SET TimeZone = 'UTC'")
             source_from = _source_relation_for(source, con, "__empty_source")
             return con.execute(sql(source_from), params).to_arrow_table()
         finally:
@@ -525,9 +527,8 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         )
 
         def run() -> pa.Table:
-            con = duckdb.connect()
+            con = _duckdb_cursor()
             try:
-                con.execute("SET TimeZone = 'UTC'")
                 con.register("__entity", entity)
                 sources = [_source_relation(p, con, f"__empty_{i}_{uuid.uuid4().hex[:8]}") for i, p in enumerate(plans)]
                 result = con.sql(build_pit_sql(plans, entity_columns, sources, created_filter)).to_arrow_table()
