@@ -37,6 +37,7 @@ Reads return what the store holds, whatever its age: ttl is judged by the caller
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import sqlite3
 import threading
@@ -385,7 +386,7 @@ class NbaSqliteOnlineStore(OnlineStore):
         views: Sequence[Tuple[FeatureView, Sequence[str]]],
         keys: Sequence[bytes],
     ) -> List[tuple]:
-        """One row per key, in the order of ``keys`` (distinct), for views keyed alike.
+        """One row per key, in the order of ``keys``, for views keyed alike.
 
         Each row is ``(event_us, *stored values)`` of the first view, then the same for
         the next view, ...; ``event_us`` is None (and the values too) where a view holds
@@ -400,20 +401,19 @@ class NbaSqliteOnlineStore(OnlineStore):
                 alias = f"t{i}"
                 select += [f"{alias}.event_ts", *(f"{alias}.{_quote(f)}" for f in features)]
                 joins.append(f"LEFT JOIN {_quote(name)} AS {alias} ON {alias}.entity_key = k.key")
-            found: Dict[bytes, tuple] = {}
+            rows: List[tuple] = []
             for start in range(0, len(keys), _MAX_SQL_VARIABLES):
                 batch = keys[start:start + _MAX_SQL_VARIABLES]
                 sql = (
-                    f"WITH k(key) AS (VALUES {','.join(['(?)'] * len(batch))}) "
-                    f"SELECT k.key, {', '.join(select)} FROM k {' '.join(joins)}"
+                    f"WITH k(i, key) AS (VALUES {_numbered_placeholders(len(batch))}) "
+                    f"SELECT {', '.join(select)} FROM k {' '.join(joins)} ORDER BY k.i"
                 )
                 try:
-                    for row in conn.execute(sql, batch):
-                        found[row[0]] = row[1:]
+                    rows += conn.execute(sql, batch).fetchall()
                 except sqlite3.OperationalError as exc:
                     self._explain_schema_error(exc, conn, config, views)
                     raise
-        return [found[k] for k in keys]
+        return rows
 
     def _explain_schema_error(self, exc: BaseException, conn, config, views) -> None:
         """A table or column gone since it was cached (another process applied): say what to do."""
@@ -510,6 +510,12 @@ class NbaSqliteOnlineStore(OnlineStore):
         columns = [*join_keys, "event_timestamp", "created_timestamp", *features]
         frame = pd.DataFrame.from_records(records, columns=columns)
         return frame.sort_values(join_keys, kind="stable").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _numbered_placeholders(n: int) -> str:
+    """``(0,?),(1,?),...``: the keys numbered, so rows come back in the order asked."""
+    return ",".join(f"({i},?)" for i in range(n))
 
 
 def _micros_column(column: pa.ChunkedArray) -> list:
