@@ -64,13 +64,20 @@ from feast.repo_config import FeastConfigBaseModel, RepoConfig
 from pydantic import StrictStr
 
 from feast_plugins import online_serving
-from feast_plugins.online_values import Codec, codec_for, python_column, serialize_python_key_column
+from feast_plugins.online_values import (
+    NATIVE_CODECS,
+    Codec,
+    codec_for,
+    python_column,
+    serialize_python_key_column,
+)
 from nbafs import paths
 
 RESERVED_COLUMNS = ("entity_key", "event_ts", "created_ts")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ONE_US = dt.timedelta(microseconds=1)
 _MAX_SQL_VARIABLES = 30_000  # SQLite allows 32766 host parameters per statement
+_INHERITED_CONNECTIONS: list = []  # connections a forked child inherited (see _connection)
 
 
 class NbaSqliteOnlineStoreConfig(FeastConfigBaseModel):
@@ -125,6 +132,7 @@ class NbaSqliteOnlineStore(OnlineStore):
         self._conn: Optional[sqlite3.Connection] = None
         self._conn_pid: Optional[int] = None
         self._path: Optional[Path] = None
+        self._where: Optional[tuple] = None  # (configured path, NBAFS_DATA_DIR) of the connection
         self._lock = threading.RLock()
         # table name -> {column: declared type}, refreshed by update() and on schema errors
         self._columns: Dict[str, Dict[str, str]] = {}
@@ -136,17 +144,23 @@ class NbaSqliteOnlineStore(OnlineStore):
         return paths.resolve_in_data_dir(config.online_store.path)
 
     def _connection(self, config: RepoConfig) -> sqlite3.Connection:
-        path = self.db_path(config) if self._path is None else self._path
-        if self._conn is not None and self._conn_pid == os.getpid() and self._path == path:
+        where = (config.online_store.path, os.environ.get(paths.DATA_DIR_ENV))
+        if self._conn is not None and self._conn_pid == os.getpid() and self._where == where:
             return self._conn
-        # A connection must not cross a fork: open a fresh one in a child process.
+        if self._conn is not None and self._conn_pid != os.getpid():
+            # Forked: the parent's connection must not be used, nor closed, in the child
+            # (SQLite's rule); keep it referenced so it is never finalized here.
+            _INHERITED_CONNECTIONS.append(self._conn)
+        elif self._conn is not None:
+            self._conn.close()
+        path = self.db_path(config)
         path.parent.mkdir(parents=True, exist_ok=True)
         timeout = float(getattr(config.online_store, "busy_timeout_seconds", 60.0))
         conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
-        self._conn, self._conn_pid, self._path = conn, os.getpid(), path
+        self._conn, self._conn_pid, self._path, self._where = conn, os.getpid(), path, where
         self._columns.clear()
         return conn
 
@@ -155,7 +169,7 @@ class NbaSqliteOnlineStore(OnlineStore):
         with self._lock:
             if self._conn is not None and self._conn_pid == os.getpid():
                 self._conn.close()
-            self._conn = self._conn_pid = self._path = None
+            self._conn = self._conn_pid = self._path = self._where = None
             self._columns.clear()
 
     @staticmethod
@@ -345,7 +359,7 @@ class NbaSqliteOnlineStore(OnlineStore):
             if pa.types.is_floating(column.type):
                 column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
             values = column.to_pylist()
-            if codec.sqlite_type == "BLOB" and codec.value_type.name != "BYTES":
+            if codec.value_type not in NATIVE_CODECS:  # kept as a serialized Value
                 values = [codec.from_python(v) for v in values]
             columns.append(values)
         self.write_rows(config, table, list(zip(*columns)))

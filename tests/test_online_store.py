@@ -383,3 +383,25 @@ def test_two_connections_see_each_others_writes_and_a_writer_waits(tmp_path, dat
     writer.join(timeout=30)
     assert done.is_set()
     assert _pts(other, "alpha") == 4.0
+
+
+def _write_in_child(fs, conn) -> None:
+    try:
+        _write(fs, "bravo", 7.0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=1))
+        conn.send("ok")
+    except BaseException as exc:  # report to the parent instead of dying silently
+        conn.send(repr(exc))
+
+
+def test_a_forked_process_writes_with_its_own_connection(fs):
+    """A batch engine may fork workers: the child must not reuse the parent's SQLite connection."""
+    import multiprocessing
+
+    _write(fs, "bravo", 6.0, T0, T0)  # the parent's connection is open
+    ctx = multiprocessing.get_context("fork")
+    parent_end, child_end = ctx.Pipe()
+    child = ctx.Process(target=_write_in_child, args=(fs, child_end))
+    child.start()
+    child.join(timeout=60)
+    assert parent_end.recv() == "ok" and child.exitcode == 0
+    assert _pts(fs, "bravo") == 7.0  # the parent sees the child's commit, its connection still works
