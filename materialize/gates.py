@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from typing import Any
 
@@ -45,12 +46,16 @@ class Gate:
         return condition_columns(self.rule.eligible_when)
 
 
+@functools.lru_cache(maxsize=None)
+def _parse_condition(condition: str) -> exp.Expression:
+    return sqlglot.parse_one(condition)
+
+
 def condition_columns(condition: str | None) -> tuple[str, ...]:
     """Column names an ``eligible_when`` condition reads (``"minutes > 0"`` -> ``("minutes",)``)."""
     if not condition:
         return ()
-    tree = sqlglot.parse_one(condition, read="duckdb")
-    return tuple(dict.fromkeys(c.name for c in tree.find_all(exp.Column)))
+    return tuple(dict.fromkeys(c.name for c in _parse_condition(condition).find_all(exp.Column)))
 
 
 def gates_for(view: str, feature_names: list[str]) -> list[Gate]:
@@ -88,7 +93,7 @@ def _masks(con: duckdb.DuckDBPyConnection, chunk: pa.Table, conditions: list[str
     out: dict[str, np.ndarray] = {}
     for cond in conditions:
         try:
-            mask = _arrow_condition(sqlglot.parse_one(cond, read="duckdb"), chunk)
+            mask = _arrow_condition(_parse_condition(cond), chunk)
         except _Unsupported:
             con.register("__gate_chunk", chunk)
             try:
