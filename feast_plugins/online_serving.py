@@ -6,8 +6,10 @@ lookup of the 17-feature service mostly outside the database: it builds one
 response to Python and back to run each on-demand view, and ``to_df`` converts every
 value once more. Here, through the method Feast's provider calls on the online store:
 
-1. The request is resolved by Feast itself (``_prepare_entities_to_read_from_online_store``:
-   feature refs, join keys, request data, the cached registry lookups).
+1. The request is resolved with Feast's own cached resolution (feature refs, views, join
+   keys, request data); plain Python entity rows and request data are written straight
+   into the response (``online_request.py``; anything else goes through Feast's own
+   ``_prepare_entities_to_read_from_online_store``).
 2. The distinct entity keys are serialized once per set of join keys, and every feature
    view keyed by them is read in one query that joins the keys to each view's primary
    key (``NbaSqliteOnlineStore.read_views``).
@@ -114,20 +116,17 @@ def get_online_features(
     response = request.response
     python_columns = request.python_columns
     timestamp_seconds: Dict[str, list] = {}
-    output_len = len(next(iter(python_columns.values()))) if python_columns else 0
     names: List[str] = []
     vectors: List[bytes] = []
     for group in _group_by_keys(request):
-        n_rows = _read_group(store, config, group, full_feature_names, names, vectors,
-                             python_columns, timestamp_seconds)
-        output_len = output_len or n_rows
+        _read_group(store, config, group, full_feature_names, names, vectors, python_columns, timestamp_seconds)
     response.metadata.feature_names.val.extend(names)
     response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, v) for v in vectors))
 
     feature_types = store._build_feature_types(request.grouped_refs)
     if request.requested_odfvs:
         _apply_on_demand_views(response, request.feature_refs, request.requested_odfvs, full_feature_names,
-                               python_columns, timestamp_seconds, output_len)
+                               python_columns, timestamp_seconds)
     utils._drop_unneeded_columns(response, request.requested_result_row_names)
     return NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds)
 
@@ -165,7 +164,7 @@ def _group_by_keys(request: online_request.Request) -> List[_KeyGroup]:
 
 def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names: List[str],
                 vectors: List[bytes], python_columns: Dict[str, list],
-                timestamp_seconds: Dict[str, list]) -> int:
+                timestamp_seconds: Dict[str, list]) -> None:
     """Read a group of views in one query; append their FeatureVectors (as bytes) and names."""
     keys = group.keys
     # Distinct keys in order of first appearance; output row i shows distinct entity slot[i].
@@ -203,12 +202,10 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names
             python_columns[name] = stored
             timestamp_seconds[name] = seconds
         offset += 1 + len(requested)
-    return len(keys)
 
 
 def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature_names: bool,
-                           python_columns: Dict[str, list], timestamp_seconds: Dict[str, list],
-                           output_len: int) -> None:
+                           python_columns: Dict[str, list], timestamp_seconds: Dict[str, list]) -> None:
     """Feast's ``_augment_response_with_on_demand_transforms``, fed with Python values at hand.
 
     Same inputs (the response's columns minus features of views the on-demand view
