@@ -153,7 +153,7 @@ def _timed(display, rep: BackfillReport, name: str):
 
 
 def _preflight(display, rep: BackfillReport) -> None:
-    with _timed(display, rep, "preflight") as ph, display.phase("preflight") as bar:
+    with _timed(display, rep, "preflight") as ph:
         result = preflight.run()
         ph.detail = (f"{result.reads_checked} column reads over {len(result.tables_checked)} tables, "
                      f"{result.files_checked} partition files")
@@ -161,19 +161,20 @@ def _preflight(display, rep: BackfillReport) -> None:
             ph.detail += f"; {len(result.skipped)} tables not written yet"
         rep.preflight = {"tables": result.tables_checked, "files": result.files_checked,
                          "reads": result.reads_checked, "skipped": result.skipped, "seconds": result.seconds}
-        bar.set_totals(rows=0)
+    display.line(f"preflight: ok, {ph.detail} ({ph.seconds:.2f}s)")
 
 
 def _transform(display, rep: BackfillReport, start: dt.date, end: dt.date) -> None:
     from transformations import runner
 
-    with _timed(display, rep, "transform") as ph, display.phase("transform") as bar:
+    days = (end - start).days + 1
+    with _timed(display, rep, "transform") as ph, display.phase("transform", total_dates=days) as bar:
         result = runner.run(start, end, progress=lambda line: display.line("  " + line.strip()))
         rep.transform = {t.table: t.rows for t in result.tables}
         ph.rows = sum(rep.transform.values())
         ph.detail = f"{len(result.tables)} tables, game dates {result.start}..{result.end}"
         bar.set_totals(rows=ph.rows)
-        bar.advance(rows=ph.rows, dates=(end - start).days + 1)
+        bar.advance(rows=ph.rows, dates=days)
 
 
 def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime) -> None:
@@ -190,6 +191,7 @@ def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime)
                 _apply(store)
                 store = feature_store()
                 ph.detail += ", feature_repo/ applied"
+    display.line(f"setup: {ph.detail} ({ph.seconds:.2f}s)")
     with _timed(display, rep, "materialize") as ph:
         engine = store._get_provider().batch_engine
         try:
@@ -228,12 +230,11 @@ def _apply(store) -> None:
 def _verify(display, rep: BackfillReport, start: dt.date, end: dt.date) -> None:
     from materialize.verify import verify
 
-    with _timed(display, rep, "verify") as ph, display.phase("verify") as bar:
+    with _timed(display, rep, "verify") as ph:
         rep.verify = verify(start, end)
         failed = [r for r in rep.verify if r.get("problems")]
         ph.detail = f"{len(rep.verify) - len(failed)}/{len(rep.verify)} game dates pass"
-        bar.set_totals(rows=0, dates=len(rep.verify))
-        bar.advance(dates=len(rep.verify))
+    display.line(f"verify: {ph.detail} ({ph.seconds:.2f}s)")
 
 
 def _finish(rep: BackfillReport, print_report: bool) -> None:

@@ -151,7 +151,7 @@ class Display:
             self._progress = Progress(
                 TextColumn("[bold]{task.description:<12}"),
                 BarColumn(bar_width=32),
-                TextColumn("{task.completed:>9,.0f}/{task.total:,.0f} rows"),
+                _RowsColumn(),
                 TextColumn("{task.fields[dates]}/{task.fields[total_dates]} dates"),
                 _RateColumn(),
                 TextColumn("ETA"),
@@ -207,6 +207,14 @@ def phase(name: str, total_rows: int | None = None, total_dates: int | None = No
     else:
         with Display() as d, d.phase(name, total_rows, total_dates) as p:
             yield p
+
+
+class _RowsColumn(ProgressColumn):
+    """'31,204/46,710 rows' (or '31,204 rows' while the total is unknown)."""
+
+    def render(self, task) -> Text:
+        done = f"{task.completed:>9,.0f}"
+        return Text(f"{done}/{task.total:,.0f} rows" if task.total is not None else f"{done} rows")
 
 
 class _RateColumn(ProgressColumn):
