@@ -194,6 +194,12 @@ def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
 
 def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: int = 0,
          reset: bool = False, display=None, n_teams: int = 30, games_per_team: int = 82) -> DemoResult:
+    # Feast modules call warnings.simplefilter("once", RuntimeWarning) when first imported,
+    # which would undo the per-step filter below: import them first.
+    import feast.batch_feature_view  # noqa: F401
+    import feast.repo_operations  # noqa: F401
+    import feast.stream_feature_view  # noqa: F401
+
     from materialize import progress
 
     d = prepare_data_dir(reset)
@@ -201,19 +207,17 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
     own = display is None
     display = display or progress.Display(title="nbafs demo")
     with (display if own else _nullcontext(display)):
-        def step(name, fn, bar=True):
-            """Run one step; steps with their own progress phases (transform, backfill) get no bar here."""
+        def step(name, fn):
+            """Run one step between a start and an end line; the long ones (backfill, materialize)
+            show their own bars on the same display."""
             display.line(f"▶ {name}")
             t0 = time.perf_counter()
-            with (display.phase(name, total_rows=0) if bar else _nullcontext(None)) as ph, warnings.catch_warnings():
+            with warnings.catch_warnings():
                 # Feast warns on every on-demand view use that the feature is experimental.
                 warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
                 detail = fn()
-                if isinstance(detail, tuple):
-                    detail, rows = detail
-                    if ph is not None:
-                        ph.set_totals(rows=rows)
-                        ph.advance(rows=rows)
+            if isinstance(detail, tuple):
+                detail = detail[0]
             result.steps.append(Step(name, time.perf_counter() - t0, str(detail)))
             display.line(f"✓ {name} ({time.perf_counter() - t0:.1f}s): {detail}")
 
@@ -223,9 +227,9 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
         result.predict_date = day
         first, last_train = dates[0], max(x for x in dates if x < day)
 
-        step("transform", lambda: _transform(display), bar=False)
+        step("transform", lambda: _transform(display))
         step("apply", feast_apply)
-        step("backfill", lambda: _backfill(first, last_train), bar=False)
+        step("backfill", lambda: _backfill(first, last_train))
 
         def _train():
             from model.train import train
