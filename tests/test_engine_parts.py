@@ -168,7 +168,8 @@ def test_plain_progress_lines_show_rows_dates_rate_and_eta(monkeypatch):
     assert "done in" in lines[-1]
 
 
-def test_rich_progress_renders_on_a_terminal():
+def test_rich_progress_renders_on_a_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "140")
     out = io.StringIO()
     with progress.Display(stream=out, mode="rich") as d, d.phase("materialize", 100, 3) as ph:
         ph.advance(rows=100, dates=3)
