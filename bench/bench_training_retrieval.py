@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per DuckDB store (best is reported); file store runs once")
     parser.add_argument("--skip-file", action="store_true", help="leave out the stock file (dask) store, the slow one")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="use only the first N entity rows (a quick run); default: every played player-game")
     args = parser.parse_args(argv)
 
     kind = args.data
@@ -143,13 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         label = build_warehouse(kind)
         req = request_rows()
+        if args.rows:
+            req = req.head(args.rows).reset_index(drop=True)
         print(f"{label}: {len(req):,} entity rows, built in {time.perf_counter() - t0:.1f} s", flush=True)
 
         from nbafs import profile
 
         results = []
         ours_s, ours_df = timed(profile.feature_store(), req, args.repeat)
-        results.append(("ours (NbaDuckDBOfflineStore, ASOF)", ours_s, ours_df, "reference"))
+        results.append(("ours (NbaDuckDBOfflineStore, ASOF)", ours_s, len(ours_df), "reference"))
         print(f"  ours: {min(ours_s):.2f} s", flush=True)
         os.chdir(tmp)  # the stock duckdb store resolves relative FileSource paths against the cwd
         stock = [("stock duckdb (ibis)", "duckdb", args.repeat)]
@@ -158,10 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, offline_type, n in stock:
             try:
                 secs, df = timed(stock_store(offline_type), req, n)
-                verdict = compare(ours_df, df, name)
+                verdict, rows = compare(ours_df, df, name), len(df)
             except Exception as exc:  # noqa: BLE001 - a stock store failing is a result to report
-                secs, verdict = [float("nan")], f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-            results.append((name, secs, None, verdict))
+                secs, rows = [float("nan")], 0
+                verdict = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+            results.append((name, secs, rows, verdict))
             print(f"  {name}: {min(secs):.2f} s ({verdict})", flush=True)
         os.chdir(cwd)
 
@@ -169,11 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"Training retrieval, feature service player_points_v1 ({len(catalog_order())} features), "
               f"{len(req):,} entity rows, filter_by_created_timestamp=True")
-        print(f"{'offline store':<38} {'rows':>8} {'best s':>8} {'median s':>9} {'ours faster':>12}  result vs ours")
-        for name, secs, _df, verdict in results:
+        print(f"{'offline store':<38} {'rows out':>8} {'best s':>8} {'median s':>9} {'ours faster':>12}  result vs ours")
+        for name, secs, rows, verdict in results:
             best = min(secs)
             speed = "" if name.startswith("ours") else (f"{best / best_ours:10.1f}x" if best == best else "-")
-            print(f"{name:<38} {len(req):>8,} {best:>8.2f} {statistics.median(secs):>9.2f} {speed:>12}  {verdict}")
+            print(f"{name:<38} {rows:>8,} {best:>8.2f} {statistics.median(secs):>9.2f} {speed:>12}  {verdict}")
     finally:
         os.chdir(cwd)
         if args.keep:
