@@ -44,6 +44,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, List, Literal, Optional, Sequence, Union
@@ -74,6 +75,29 @@ log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 ONE_US = dt.timedelta(microseconds=1)
 CHUNK_ROWS_ENV = "NBAFS_CHUNK_ROWS"
+
+
+def _clean_user_errors_under_feast_cli() -> None:
+    """Under the ``feast`` command, print our UserErrors (gate, preflight, busy store) without a traceback.
+
+    Feast's CLI lets exceptions propagate to Python's default handler; a failing gate is
+    an answer for the user, not a crash. Other exceptions keep their traceback.
+    """
+    from nbafs.errors import UserError
+
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if isinstance(exc, UserError):
+            print(f"feast: error: {exc}", file=sys.stderr)
+            return
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+if os.path.basename(sys.argv[0] if sys.argv else "") == "feast":
+    _clean_user_errors_under_feast_cli()
 
 
 class NbaBatchEngineConfig(LocalComputeEngineConfig):
@@ -338,8 +362,6 @@ def _say(message: str) -> None:
     if d is not None:
         d.line(message)
     else:
-        import sys
-
         print(message, file=sys.stderr, flush=True)
 
 

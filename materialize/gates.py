@@ -292,7 +292,7 @@ class GateError(UserError):
         lines = [
             f"quality gate failed on game date {dates[0]}"
             + (f" (and {len(dates) - 1} later date(s) in the chunk)" if len(dates) > 1 else "")
-            + f"; nothing of {first}..{last} was written online"
+            + f"; nothing with event times {first}..{last} (this chunk) was written online"
             + (f" (the online store holds the chunks before it, through {self.written_through})."
                if self.written_through else "."),
         ]

@@ -59,6 +59,7 @@ class Phase:
         self.dates = 0
         self.started = time.perf_counter()
         self.ended: float | None = None
+        self.failed = False
         self._last_line = 0.0
         self._task = None
         if display._progress is not None:
@@ -117,8 +118,11 @@ class Phase:
             parts.append(f"{self.rows:,}/{self.total_rows:,} rows" if self.total_rows is not None else f"{self.rows:,} rows")
         if self.rate:
             parts.append(f"{self.rate:,.0f} rows/s")
-        if self.ended is None and self.eta is not None:
-            parts.append(f"ETA {_fmt_seconds(self.eta)}")
+        if self.ended is None:
+            if self.eta is not None:
+                parts.append(f"ETA {_fmt_seconds(self.eta)}")
+        elif self.failed:
+            parts.append(f"stopped after {_fmt_seconds(self.elapsed)}")
         else:
             parts.append(f"done in {_fmt_seconds(self.elapsed)}")
         return f"{self.name}: " + ", ".join(parts)
@@ -189,6 +193,9 @@ class Display:
         self.phases.append(p)
         try:
             yield p
+        except BaseException:
+            p.failed = True
+            raise
         finally:
             p.finish()
 

@@ -86,7 +86,7 @@ def test_a_break_mid_season_stops_at_its_chunk_and_keeps_the_chunks_before(store
         latest = frame["event_timestamp"].max()
         assert latest < dt.datetime.fromisoformat(chunk_start).replace(tzinfo=dt.timezone.utc), (
             f"{name}: rows of the failing chunk reached the online store")
-    assert f"nothing of {chunk_start}.." in str(err.value)
+    assert f"nothing with event times {chunk_start}.." in str(err.value)
 
 
 def test_after_fixing_the_table_the_same_command_resumes_and_completes(store_dir, monkeypatch, tmp_path_factory):
@@ -117,3 +117,12 @@ def test_usage_rate_gate_only_judges_players_who_played(store_dir):
     assert dnp > 0, "the sample season should have DNP rows"
     store = support.feature_store()
     store.materialize(*support.WINDOW)  # no GateError
+
+
+def test_plain_feast_materialize_fails_with_the_gate_message_and_no_traceback(store_dir):
+    _lose_usage_rate_from(dt.date(2000, 1, 1))
+    proc = support.run(support.feast_materialize_cmd(*support.WINDOW), store_dir)
+    assert proc.returncode == 1
+    assert "feast: error: quality gate failed on game date" in proc.stderr
+    assert "usage_spike_score" in proc.stderr and "Traceback" not in proc.stderr
+    assert support.online_row_count(store_dir) == 0

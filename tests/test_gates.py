@@ -43,7 +43,7 @@ def test_usage_spike_zero_everywhere_fails_naming_feature_date_figure_threshold_
     msg = str(err)
     for needle in ("usage_spike_score", "2025-12-01", "100.0% of 300 non-NULL values are 0", "at most 50%",
                    "nba_analytics.player_game_summary.usage_rate", "nba_analytics.upcoming_player_game_context.avg_usage_rate_last_7_games",
-                   "nothing of 2025-12-01..2025-12-01 was written online", "feature_repo/catalog.py"):
+                   "nothing with event times 2025-12-01..2025-12-01 (this chunk) was written online", "feature_repo/catalog.py"):
         assert needle in msg, needle
     assert isinstance(err, gates.UserError)
 
