@@ -134,7 +134,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "season_usage_rate", "Float64", "player_composite_factors",
         "Usage formula on season-to-date totals before the game (Basketball-Reference USG%)",
-        (f"{PCF}.season_usage_rate",) + _USAGE_INPUTS,
+        # The SQL sums the player's games that have a usage_rate, so it depends on that column too.
+        (f"{PCF}.season_usage_rate", f"{PGS}.usage_rate") + _USAGE_INPUTS,
         QualityGate(value_range=(0.0, 300.0), eligible_when=_HAS_HISTORY, **CRITICAL_USAGE_GATE),
     ),
     Feature(
