@@ -12,7 +12,6 @@ types) goes through Feast's own function, so the result is always Feast's.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -24,6 +23,7 @@ from feast.value_type import ValueType
 from feast_plugins.online_values import (
     NATIVE_CODECS,
     NULL_TIMESTAMP_FRAME,
+    frame_column,
     length_delimited,
     python_column,
     serialize_key_column,
@@ -134,9 +134,9 @@ def _prepare_plain(registry, project, features, entity_values, full_feature_name
     vectors = []
     for name, (values, value_type) in columns.items():
         codec = NATIVE_CODECS[value_type]
-        stored = [codec.from_python(v) for v in values]
+        stored = _stored(values, value_type)
         n = len(stored)
-        frames = b"".join(codec.frame(v) for v in stored)
+        frames = frame_column(codec, stored)
         vectors.append(frames + statuses_frame([FieldStatus.PRESENT] * n) + NULL_TIMESTAMP_FRAME * n)
         response.metadata.feature_names.val.append(name)
         python_columns[name] = stored
@@ -147,28 +147,34 @@ def _prepare_plain(registry, project, features, entity_values, full_feature_name
 
 
 _PLAIN = {str: ValueType.STRING, float: ValueType.DOUBLE, int: ValueType.INT64}
+_NONE = type(None)
 
 
 def _plain_type(values: list, declared: ValueType) -> Optional[ValueType]:
     """The value type Feast would convert this column to, if it is plain; else None.
 
-    Plain: every non-null value of one exact Python type (``str``, ``float`` or ``int``;
+    Plain: every non-None value of one exact Python type (``str``, ``float`` or ``int``;
     ``bool`` is not ``int`` here), matching the declared type, or inferred from the
-    values when nothing is declared (Feast infers from the first non-null value). A
-    float NaN is null, as in Feast.
+    values when nothing is declared (Feast infers from the first non-None value; a NaN
+    is a float there, and converts to a null Value).
     """
-    kinds = {type(v) for v in values if v is not None and not (type(v) is float and math.isnan(v))}
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
     if len(kinds) > 1:
         return None
     if not kinds:
-        # Feast: an all-None column converts to null Values, whatever its type (with a NaN
-        # and no declared type it raises: leave that to Feast).
-        if declared in (ValueType.STRING, ValueType.DOUBLE, ValueType.INT64):
-            return declared
-        return ValueType.DOUBLE if declared == ValueType.UNKNOWN and all(v is None for v in values) else None
+        # All None: Feast converts them to null Values, whatever the type.
+        return declared if declared in _PLAIN.values() else ValueType.DOUBLE if declared == ValueType.UNKNOWN else None
     inferred = _PLAIN.get(kinds.pop())
     if inferred is None:
         return None
     if declared == ValueType.UNKNOWN or declared == inferred:
         return inferred
     return None
+
+
+def _stored(values: list, value_type: ValueType) -> list:
+    """Plain values as the codec stores them: NaN is NULL (None), as in Feast."""
+    if value_type == ValueType.DOUBLE:
+        return [None if v != v else v for v in values]  # None != None is False: stays None
+    return values

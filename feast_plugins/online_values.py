@@ -408,7 +408,10 @@ def serialize_python_key_column(
         type_bytes, encode = _KEY_ENCODERS[kind]
         if any(v is None for v in columns[i]):
             raise ValueError(f"an entity key has a NULL value for join key {join_keys[i]!r}")
-        raws = [encode(v.item() if hasattr(v, "item") else v) for v in columns[i]]
+        if kind == "string_val" and all(type(v) is str for v in columns[i]):
+            raws = [v.encode("utf8") for v in columns[i]]
+        else:
+            raws = [encode(v.item() if hasattr(v, "item") else v) for v in columns[i]]
         segments.append([type_bytes + _pack_u32(len(raw)) + raw for raw in raws])
     if len(segments) == 1:
         return [prefix + segment for segment in segments[0]]

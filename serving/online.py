@@ -38,6 +38,7 @@ import argparse
 import datetime as dt
 import json
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -55,6 +56,8 @@ LINE_OFFERED = "line_offered"
 LINE_FEATURE = "points_line"
 ID_COLUMNS = ("player_lookup", "game_id", "game_date", "team_abbr", "opponent_team_abbr")
 PANDAS_DTYPES = {"Float64": "float64", "Int64": "Int64", "Bool": "boolean"}
+_NOT_FOUND = FieldStatus.NOT_FOUND
+_NOT_SERVED = ("stale", "future")
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -181,21 +184,25 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
         states[view] = _states(response, values, features[0], at, ttl_of[view])
     for odfv, sources in sources_of.items():
         # Computed from its sources' values: stale (or future) when one of them is.
-        outputs = [f for f, v in view_of.items() if v == odfv]
-        judged = [states[s] for s in sources if s in states]
-        states[odfv] = []
-        for i in range(len(players)):
-            bad = next((s[i] for s in judged if s[i] in ("stale", "future")), None)
-            states[odfv].append(bad or ("missing" if all(values[f][i] is None for f in outputs) else "fresh"))
+        outputs = [values[f] for f, v in view_of.items() if v == odfv]
+        state = ["missing" if all(v is None for v in row) else "fresh" for row in zip(*outputs)]
+        for source in reversed([s for s in sources if s in states]):  # the first source's verdict wins
+            for i, source_state in enumerate(states[source]):
+                if source_state in _NOT_SERVED:
+                    state[i] = source_state
+        states[odfv] = state
 
     for view, features in _features_by_view(view_of, sources_of).items():
-        summary = ViewStaleness(view, ttl_of.get(view), features, on_demand=view in sources_of)
-        for i, state in enumerate(states[view]):
-            setattr(summary, state, getattr(summary, state) + 1)
-            if state in ("stale", "future"):
-                for f in features:
-                    values[f][i] = None
-        report.views.append(summary)
+        counts = Counter(states[view])
+        report.views.append(ViewStaleness(
+            view, ttl_of.get(view), features, fresh=counts["fresh"], stale=counts["stale"],
+            future=counts["future"], missing=counts["missing"], on_demand=view in sources_of,
+        ))
+        blank = [i for i, state in enumerate(states[view]) if state in _NOT_SERVED]
+        for f in features:
+            column = values[f]
+            for i in blank:
+                column[i] = None
 
     columns = {c: players[c].to_numpy() for c in ids}
     columns[LINE_OFFERED] = np.array(rows[LINE_OFFERED], dtype="float64")
@@ -223,7 +230,7 @@ def _states(response, values: dict, feature: str, at: dt.datetime, ttl: Optional
     oldest = None if ttl is None else at_s - ttl.total_seconds()
     out = []
     for status, event in zip(statuses, values[feature + TIMESTAMP_POSTFIX]):
-        if status == FieldStatus.NOT_FOUND:
+        if status == _NOT_FOUND:
             out.append("missing")
         elif event > at_s:
             out.append("future")

@@ -250,7 +250,7 @@ def test_fast_response_equals_feasts_generic_response(fs, full_feature_names):
     service = fs.get_feature_service("svc")
     # duplicates, an unknown player, a line for one game only, a NULL request value
     players = ["delta", "alpha", "nobody", "alpha", "charlie", "bravo"]
-    rows = _rows(players, offered=[15.0, None, 3.0, 12.5, 1.0, 2.0])
+    rows = _rows(players, offered=[15.0, None, 3.0, 12.5, float("nan"), 2.0])
     fast = fs.get_online_features(features=service, entity_rows=rows, full_feature_names=full_feature_names)
     generic = _generic(fs, service, rows, full_feature_names)
     assert type(fast).__name__ == "NbaOnlineResponse" and type(generic) is OnlineResponse
