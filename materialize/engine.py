@@ -460,7 +460,7 @@ def _latest_per_entity(table: pa.Table, keys: list[str], ts_col: str, created_co
     order = [(k, "ascending") for k in keys] + [(ts_col, "descending")]
     if created_col:
         order.append((created_col, "descending"))
-    t = table.take(pc.sort_indices(table, sort_keys=order, null_placement="at_end"))
+    t = table.take(pc.sort_indices(table, sort_keys=order))
     same = np.ones(n - 1, dtype=bool)
     for k in keys:
         col = t.column(k).combine_chunks()
