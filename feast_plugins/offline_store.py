@@ -462,7 +462,7 @@ def _pull_job(
         con = _duckdb_cursor()
         try:
             source_from = _source_relation_for(source, con, "__empty_source")
-            return con.execute(sql(source_from), params).to_arrow_table()
+            return con.sql(sql(source_from), params=params).to_arrow_table()
         finally:
             con.close()
 
