@@ -214,10 +214,7 @@ def _compatible(expected: str, actual: pa.DataType) -> bool:
 
 
 def _display(p: Path) -> str:
-    try:
-        return str(p.relative_to(paths.data_dir().parent))
-    except ValueError:
-        return str(p)
+    return str(p)
 
 
 def check(

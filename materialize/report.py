@@ -124,14 +124,14 @@ def _png(fig) -> str:
 
 def charts(report: BackfillReport) -> dict[str, str]:
     """The two per-date charts as base64 PNGs (empty when there is nothing to plot)."""
+    s = _series(report)
+    if not s["days"]:
+        return {}
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = _series(report)
-    if not s["days"]:
-        return {}
     x = [dt.date.fromisoformat(d) for d in s["days"]]
     out = {}
     fig, ax = plt.subplots(figsize=(9, 3))
