@@ -104,23 +104,26 @@ def backfill(
     rep.window = (lo.isoformat(), hi.isoformat())
     outer = progress.current()
     display = outer or progress.Display(title=f"nbafs backfill {start} .. {end} ({paths.data_dir()})")
-    try:
-        with (_Borrowed(outer) if outer else display):
-            with lock.store_lock(f"nbafs backfill {start}..{end}", wait=wait, say=display.line):
+    with (_Borrowed(outer) if outer else display):
+        # A run refused by the lock (StoreBusyError) leaves no report: it did nothing, and
+        # the report files belong to the run holding the lock.
+        with lock.store_lock(f"nbafs backfill {start}..{end}", wait=wait, say=display.line):
+            try:
                 _preflight(display, rep)
                 if transform:
                     _transform(display, rep, start, end)
                 _materialize(display, rep, lo, hi)
                 _verify(display, rep, start, end)
-        rep.status = "failed" if rep.status == "failed" else (
-            "verify-failed" if any(r.get("problems") for r in rep.verify) else "ok")
-    except UserError as exc:
-        rep.status, rep.message = "failed", str(exc)
-        _finish(rep, print_report=False)
-        if rep.paths:
-            print(f"nbafs backfill: report of the failed run: {rep.paths['html']}", file=sys.stderr)
-        raise
-    _finish(rep, print_report)
+            except UserError as exc:
+                rep.status, rep.message = "failed", str(exc)
+                _finish(rep, print_report=False)
+                if rep.paths:
+                    display.line(f"nbafs backfill: report of the failed run: {rep.paths['html']}")
+                raise
+            rep.status = "verify-failed" if any(r.get("problems") for r in rep.verify) else "ok"
+            _finish(rep, print_report=False)
+    if print_report:
+        sys.stdout.write(report_mod.render_text(rep))
     return rep
 
 
