@@ -84,8 +84,8 @@ class Phase:
         self.dates += dates
         if self._task is not None:
             self.display._progress.update(self._task, completed=self.rows, dates=self.dates)
-        elif self.display.mode == "plain":
-            now = time.perf_counter()
+        elif self.display.mode == "plain" and not (self.total_rows is not None and self.rows >= self.total_rows):
+            now = time.perf_counter()  # (the last step is said by finish())
             if now - self._last_line >= PLAIN_EVERY_S:
                 self._last_line = now
                 self.display.line(self.status())
