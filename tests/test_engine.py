@@ -130,3 +130,13 @@ def test_store_does_not_depend_on_chunk_size(store_dir, clean_store, monkeypatch
     run = store._get_provider().batch_engine.last_run
     assert run.chunks > 30
     support.assert_same_store(support.dump_all(store), clean_store)
+
+
+def test_materialize_incremental_goes_through_the_engine_and_ends_like_one_run(store_dir, clean_store):
+    store = support.feature_store()
+    start, end = support.WINDOW
+    store.materialize(start, MID)
+    store.materialize_incremental(end)  # each view from its own last end time
+    run = store._get_provider().batch_engine.last_run
+    assert run is not None and run.rows_read > 0
+    support.assert_same_store(support.dump_all(store), clean_store)
