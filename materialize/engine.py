@@ -215,8 +215,19 @@ class NbaBatchEngine(LocalComputeEngine):
         chunks = _chunks(active, self.max_rows_per_chunk)
         all_days = sorted({d for r in active for d in r.days})
         total_rows = sum(n for r in active for n in r.days.values())
-        con = duckdb.connect()
+        con = duckdb.connect()  # for eligible_when conditions too rich for Arrow compute
         con.execute("SET TimeZone = 'UTC'")
+        try:
+            self._run_chunks(con, chunks, active, all_days, total_rows, summary, checkpoints)
+        finally:
+            con.close()
+        for r in runs:
+            r.checkpoint.completed = True
+            r.checkpoint.done_through = r.checkpoint.done_through or r.end_excl.isoformat()
+            checkpoints.save(r.checkpoint)
+
+    def _run_chunks(self, con, chunks, active: list[ViewRun], all_days, total_rows: int,
+                    summary: RunSummary, checkpoints: CheckpointStore) -> None:
         with progress.phase("materialize", total_rows=total_rows, total_dates=len(all_days)) as bar:
             for name, since in summary.resumed.items():
                 bar.note(f"{name}: resuming an interrupted run, already written through {since}")
@@ -224,9 +235,13 @@ class NbaBatchEngine(LocalComputeEngine):
                 parts = []
                 failures: list[gates_mod.GateFailure] = []
                 rows_in_chunk = 0
+                empty = []
                 for r in active:
                     a, b = max(lo, r.start), min(hi, r.end_excl)
-                    if a >= b or not r.may_have_rows(a, b):
+                    if a >= b:
+                        continue
+                    if not r.may_have_rows(a, b):
+                        empty.append((r, b))  # the footers prove there is nothing to read or write
                         continue
                     table = self._read(r, a, b)
                     rows_in_chunk += table.num_rows
@@ -234,11 +249,11 @@ class NbaBatchEngine(LocalComputeEngine):
                     failures += gates_mod.judge(r.gates, figures)
                     parts.append((r, b, table, figures))
                 if failures:
-                    written = [r.checkpoint.done_through for r in active if r.checkpoint.done_through]
+                    before = any(r.checkpoint.done_through for r in active)  # earlier chunks (this run or the one resumed)
                     raise gates_mod.GateError(
                         failures,
                         (lo.date().isoformat(), (hi - ONE_US).date().isoformat()),
-                        min(written)[:10] if written else None,
+                        (lo - ONE_US).date().isoformat() if before else None,
                     )
                 for r, b, table, figures in parts:
                     written_rows = self._write(r, table)
@@ -250,15 +265,14 @@ class NbaBatchEngine(LocalComputeEngine):
                     checkpoints.save(cp, figures)
                     summary.rows_read += table.num_rows
                     summary.rows_written += written_rows
+                for r, b in empty:
+                    r.checkpoint.done_through = b.isoformat()
+                    checkpoints.save(r.checkpoint)
                 summary.chunks += 1
                 n_dates = sum(1 for d in all_days if lo <= _midnight(d) < hi or (d == lo.date()))
                 summary.dates += n_dates
                 bar.advance(rows=rows_in_chunk, dates=n_dates)
             bar.set_totals(rows=bar.rows)  # the plan's count is per partition file; this is exact
-        for r in runs:
-            r.checkpoint.completed = True
-            r.checkpoint.done_through = r.checkpoint.done_through or r.end_excl.isoformat()
-            checkpoints.save(r.checkpoint)
 
     # --- planning --------------------------------------------------------------------------
     def _plan_view(self, registry: BaseRegistry, task: MaterializationTask, checkpoints: CheckpointStore) -> ViewRun:
