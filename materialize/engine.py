@@ -491,8 +491,9 @@ def _to_protos(table: pa.Table, view: FeatureView, join_key_types: dict, ts_col:
     """Arrow rows -> Feast's (EntityKey, {feature: Value}, event_ts, created_ts) tuples, column by column.
 
     Same values as Feast's ``_convert_arrow_to_proto`` (NULL and NaN become an empty
-    Value), about 3x faster: a column's protos are built in one comprehension, and
-    repeated values (ints, bools, strings) share one proto (the store only serializes them).
+    Value; a test holds them equal), 1.5-2x faster (17,703 context rows: 0.30 s vs 0.57 s):
+    a column's protos are built in one comprehension from Arrow's Python values, and
+    repeated values (ints, bools, strings) share one proto (the store only reads them).
     """
     n = table.num_rows
     names = [f.name for f in view.features]
