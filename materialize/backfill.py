@@ -8,14 +8,15 @@ One command, one progress display, in this order:
 1. preflight    every column the transformations and feature views read exists in the
                 warehouse partitions with a usable type (< 1 s; nothing runs otherwise)
 2. transform    the phase transformations for the game dates (transformations.runner)
-3. setup       open the feature store (``feast apply`` of feature_repo/ if its registry is empty)
-   materialize  ``FeatureStore.materialize`` over the range's event times, i.e. the same
+3. setup        open the feature store (``feast apply`` of feature_repo/ if its registry is empty)
+4. materialize  ``FeatureStore.materialize`` over the range's event times, i.e. the same
                 batch engine as ``feast materialize`` (materialize/engine.py): chunks in
                 time order, quality gates before each chunk is written, monotonic writes,
                 a checkpoint after each chunk
-4. verify       the per-date checks of ``nbafs verify`` for the range
-5. report       a table here, and JSON + HTML (per-date charts of coverage and
-                usage_spike_score) under NBAFS_DATA_DIR/reports/
+5. verify       the per-date checks of ``nbafs verify`` for the range
+6. report       a table here, and JSON + HTML (per-date charts of coverage and
+                usage_spike_score) under NBAFS_DATA_DIR/reports/ (docs/backfill.md shows
+                all of it from the user's side)
 
 Event-time window: game dates START..END become the events from 00:00 UTC on START to
 06:00 UTC the day after END, when END's box scores are known (nbafs/timeline.py).
