@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("import", "warehouse.importers.cli", "import real data files or folders into the raw tables"),
     ("query", "warehouse.query", "run any SQL on the local warehouse"),
     ("schema", "warehouse.ddl", "print the declared tables as BigQuery DDL or a Markdown table"),
+    ("docs", "nbafs.docs", "write docs/tables.md and docs/features.md from the declarations"),
     ("transform", "transformations.runner", "run the phase transformations for a date range"),
     ("verify", "materialize.verify", "per-date checks of the derived tables (coverage, usage_spike_score)"),
     ("backfill", "materialize.backfill", "transform + materialize + verify a date range, resumable"),
