@@ -12,7 +12,8 @@ them together, game date by game date::
         quality gates per game date (feature_repo/catalog.py)   -> GateError, nothing of
                                                                    the chunk written
         keep each entity's latest row (event_timestamp, created_at) in the chunk
-        online_write_batch (the store writes monotonically)
+        write it online: the store's ``write_arrow`` if it has one (ours: the Arrow
+        chunk as is, no protobuf per value), else Feast's ``online_write_batch``
         checkpoint each view: done through the chunk's end
 
 Why this gives the guarantees of issue 4:
@@ -30,6 +31,12 @@ Why this gives the guarantees of issue 4:
 - *Idempotent*: a completed run started again is rewritten, not skipped (see
   ``checkpoint.CheckpointStore.begin`` for why); equal event timestamps overwrite with
   equal values.
+
+Online writes: NbaSqliteOnlineStore's ``write_arrow`` applies the same monotonic rule as
+its ``online_write_batch`` and leaves an identical store (tests/test_engine.py compares
+whole-store dumps), 2-4x faster: no ``EntityKey``/``Value`` protobuf per row and value.
+Any other online store (Feast's stock ones, e.g. production's Bigtable) gets
+``online_write_batch`` with protos; ``arrow_writes: false`` in the yaml forces that path.
 
 Chunk size: ``max_rows_per_chunk`` in the yaml (default 50,000), or the environment
 variable ``NBAFS_CHUNK_ROWS`` (``1`` = one game date per chunk).
@@ -53,7 +60,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import StrictInt
+from pydantic import StrictBool, StrictInt
 
 from feast import BatchFeatureView, Entity, FeatureView, OnDemandFeatureView, StreamFeatureView
 from feast.infra.common.materialization_job import MaterializationJobStatus, MaterializationTask
@@ -104,6 +111,8 @@ class NbaBatchEngineConfig(LocalComputeEngineConfig):
     type: Literal["materialize.engine.NbaBatchEngine"] = "materialize.engine.NbaBatchEngine"  # type: ignore[assignment]
     max_rows_per_chunk: StrictInt = 50_000
     """Days are grouped into a chunk until it would hold more rows than this (all views)."""
+    arrow_writes: StrictBool = True
+    """Write chunks with the online store's ``write_arrow`` when it has one (else protos)."""
 
 
 @dataclass
@@ -361,11 +370,25 @@ class NbaBatchEngine(LocalComputeEngine):
         if table.num_rows == 0:
             return 0
         latest = _latest_per_entity(table, list(r.join_key_types), r.ts_col, r.created_col)
+        write_arrow = self._arrow_writer()
+        if write_arrow is not None:
+            return write_arrow(self.repo_config, r.view, latest, r.ts_col, r.created_col)
         rows = _to_protos(latest, r.view, r.join_key_types, r.ts_col, r.created_col)
         self.online_store.online_write_batch(
             config=self.repo_config, table=r.view, data=rows, progress=None,
         )
         return len(rows)
+
+    def _arrow_writer(self):
+        """The online store's ``write_arrow(config, view, table, ts_col, created_col)``, or None.
+
+        None when the store has none (Feast's stock stores) or ``arrow_writes`` is off:
+        the chunk then goes through ``online_write_batch`` as protos.
+        """
+        if not self.config.arrow_writes:
+            return None
+        method = getattr(self.online_store, "write_arrow", None)
+        return method if callable(method) else None
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -490,6 +513,7 @@ def _latest_per_entity(table: pa.Table, keys: list[str], ts_col: str, created_co
 def _to_protos(table: pa.Table, view: FeatureView, join_key_types: dict, ts_col: str, created_col: str | None):
     """Arrow rows -> Feast's (EntityKey, {feature: Value}, event_ts, created_ts) tuples, column by column.
 
+    For online stores without ``write_arrow`` (Feast's stock stores).
     Same values as Feast's ``_convert_arrow_to_proto`` (NULL and NaN become an empty
     Value; a test holds them equal), 1.5-2x faster (17,703 context rows: 0.30 s vs 0.57 s):
     a column's protos are built in one comprehension from Arrow's Python values, and

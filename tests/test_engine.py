@@ -152,3 +152,37 @@ def test_materialize_incremental_goes_through_the_engine_and_ends_like_one_run(s
     run = store._get_provider().batch_engine.last_run
     assert run is not None and run.rows_read > 0
     support.assert_same_store(support.dump_all(store), clean_store)
+
+
+def _materialize_counting_writes(monkeypatch, arrow_writes: bool) -> tuple[dict, dict]:
+    """Materialize the whole season with the engine's Arrow writes on or off; (store dump, write calls per path)."""
+    store = support.feature_store()
+    engine = store._get_provider().batch_engine
+    online = engine.online_store
+    calls = {"write_arrow": 0, "online_write_batch": 0}
+    for method in calls:
+        real = getattr(online, method)
+
+        def counted(*args, _real=real, _method=method, **kwargs):
+            calls[_method] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(online, method, counted)
+    monkeypatch.setattr(engine.config, "arrow_writes", arrow_writes)
+    store.materialize(*support.WINDOW)
+    return support.dump_all(store), calls
+
+
+def test_arrow_writes_leave_the_same_online_store_as_feasts_proto_writes(tmp_path, tmp_path_factory, monkeypatch):
+    """The engine writes chunks with our store's write_arrow (no protobuf); the online_write_batch
+    path (the one any other online store gets) must end with the identical whole store."""
+    monkeypatch.setenv("NBAFS_CHUNK_ROWS", "1")  # many chunks: each entity overwritten many times
+    dumps = {}
+    for arrow in (True, False):
+        d = support.clone(support.template(tmp_path_factory), tmp_path / f"arrow-{arrow}")
+        monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
+        dumps[arrow], calls = _materialize_counting_writes(monkeypatch, arrow)
+        used, unused = ("write_arrow", "online_write_batch") if arrow else ("online_write_batch", "write_arrow")
+        assert calls[used] > 30 and calls[unused] == 0, calls
+    assert sum(len(f) for f in dumps[True].values()) > 0
+    support.assert_same_store(dumps[True], dumps[False])
