@@ -175,3 +175,18 @@ def test_rich_progress_renders_on_a_terminal(monkeypatch):
         ph.advance(rows=100, dates=3)
     text = out.getvalue()
     assert "materialize" in text and "100/100 rows" in text and "3/3 dates" in text and "rows/s" in text
+
+
+def test_rich_progress_of_a_phase_without_a_row_total_shows_rows_done_and_does_not_crash(monkeypatch):
+    """A phase may not know its row total (verify, setup): the terminal bar must still render."""
+    monkeypatch.setenv("COLUMNS", "140")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:  # rich redraws live bars only on a terminal
+            return True
+
+    out = Terminal()
+    with progress.Display(stream=out, mode="rich") as d, d.phase("verify", total_rows=None, total_dates=5) as ph:
+        ph.advance(rows=1234, dates=2)
+        d._progress.refresh()  # render now, while the total is unknown (not only at the end)
+        assert "1,234 rows" in out.getvalue() and "2/5 dates" in out.getvalue()
