@@ -1,7 +1,8 @@
 """The model's view of a training set or a slate: features in the service's order.
 
 The feature order is the feature service's, ``feature_repo.catalog.PLAYER_POINTS_V1``,
-declared once there; this module only reads it.
+declared once there; this module only reads it, leaving out the line features (see
+``LINE_FEATURES``).
 
 Missing values stay missing. ``HistGradientBoostingRegressor`` learns where NaN goes at
 every split, so a player without history is not confused with a player who averages
@@ -19,7 +20,15 @@ from feature_repo.catalog import PLAYER_POINTS_V1
 from nbafs.timeline import EASTERN
 
 LABEL = "points"
-FEATURES: tuple[str, ...] = PLAYER_POINTS_V1
+
+# Served but not learned from: the over/under call reads the line, the regressor does not.
+# Books quote only rotation players, so in training a missing line means "fringe
+# player"; at prediction time the day's line is often not out yet at noon (on the real
+# season most snapshots land seconds after noon Eastern), and a tree model reads that
+# absence as "fringe player" too: on the real 2025-12-05 slate it predicted ~22 points
+# for every star. Missing-not-at-random inputs have no honest place in the regressor.
+LINE_FEATURES: tuple[str, ...] = ("points_line", "points_avg_last_5_minus_line")
+FEATURES: tuple[str, ...] = tuple(f for f in PLAYER_POINTS_V1 if f not in LINE_FEATURES)
 
 
 def feature_matrix(df: pd.DataFrame, features: tuple[str, ...] | list[str] = FEATURES) -> pd.DataFrame:

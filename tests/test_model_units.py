@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from feature_repo.catalog import PLAYER_POINTS_V1
 from model.dataset import FEATURES, feature_matrix, game_dates
 from model.evaluate import default_eval_start, evaluate, over_under, time_split
 from model.fingerprint import fingerprint
@@ -32,7 +33,7 @@ def synthetic_training_set(n_players=40, n_days=60, seed=0) -> pd.DataFrame:
                 continue
             h = history[p]
             pts = float(max(0, round(levels[p] + rng.normal(0, 4))))
-            row = {f: (rng.normal(1, 0.2) if rng.random() < 0.9 else np.nan) for f in FEATURES}
+            row = {f: (rng.normal(1, 0.2) if rng.random() < 0.9 else np.nan) for f in PLAYER_POINTS_V1}
             row.update(
                 player_lookup=f"player{p}", game_id=f"g{d}_{p // 2}", event_timestamp=noon_eastern(day),
                 points=pts,
@@ -120,7 +121,7 @@ def test_baselines_scored_where_they_exist_and_model_on_the_same_rows():
 
 def test_fingerprint_is_deterministic_order_free_and_sensitive():
     df = synthetic_training_set(n_players=6, n_days=8)
-    cols = ["points", *FEATURES]
+    cols = ["points", *PLAYER_POINTS_V1]
     fp = fingerprint(df, cols)
     assert fp == fingerprint(df.sample(frac=1.0, random_state=3), cols), "row order must not matter"
     changed = df.copy()
@@ -175,7 +176,7 @@ def test_skew_compare_counts_value_and_null_mismatches_per_feature():
     """The skew check flags a differing value and a NULL-vs-value, and tolerates float noise."""
     from model.skew import compare
 
-    base = {f: [1.0, 2.0, np.nan] for f in FEATURES}
+    base = {f: [1.0, 2.0, np.nan] for f in PLAYER_POINTS_V1}
     online = pd.DataFrame({"player_lookup": ["a", "b", "c"], **base})
     historical = online.iloc[::-1].copy()  # order must not matter
     historical["points_avg_last_5"] = historical["points_avg_last_5"] + 1e-12  # float noise
