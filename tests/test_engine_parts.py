@@ -76,8 +76,10 @@ def test_column_wise_protos_equal_feasts_conversion(tmp_path):
         assert {n: p.SerializeToString() for n, p in v1.items()} == {n: p.SerializeToString() for n, p in v2.items()}
 
 
+@pytest.mark.filterwarnings("error")  # no deprecation warning printed on every chunk (null_placement)
 def test_latest_row_per_entity_matches_sql():
-    """The dedup keeps, per entity, the greatest (event_timestamp, created_at), as Feast's dedup does."""
+    """The dedup keeps, per entity, the greatest (event_timestamp, created_at), as Feast's dedup does,
+    without any warning (pyarrow deprecated SortOptions' null_placement: it printed on every run)."""
     import duckdb
     import numpy as np
 
