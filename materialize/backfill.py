@@ -48,7 +48,7 @@ from materialize import report as report_mod
 from materialize.report import BackfillReport, PhaseReport
 from nbafs import paths, timeline
 from nbafs.errors import UserError
-from nbafs.timeline import parse_date
+from nbafs.timeline import argparse_date
 
 UTC = dt.timezone.utc
 
@@ -59,8 +59,8 @@ def event_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=parse_date, required=True, help="first game date (YYYY-MM-DD)")
-    parser.add_argument("--end", type=parse_date, required=True, help="last game date (YYYY-MM-DD), inclusive")
+    parser.add_argument("--start", type=argparse_date, required=True, help="first game date (YYYY-MM-DD)")
+    parser.add_argument("--end", type=argparse_date, required=True, help="last game date (YYYY-MM-DD), inclusive")
     parser.add_argument("--no-wait", action="store_true",
                         help="refuse at once when another backfill or materialization holds the store "
                              "(default: wait for it, saying who holds it)")

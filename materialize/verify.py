@@ -29,7 +29,7 @@ import json
 import sys
 
 from nbafs.errors import UserError
-from nbafs.timeline import parse_date
+from nbafs.timeline import argparse_date
 from warehouse import storage
 
 PER_DATE_SQL = """
@@ -147,8 +147,8 @@ def verify(start: dt.date | None = None, end: dt.date | None = None) -> list[dic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=parse_date, help="first game date (default: the first with derived rows)")
-    parser.add_argument("--end", type=parse_date, help="last game date (default: the last with derived rows)")
+    parser.add_argument("--start", type=argparse_date, help="first game date (default: the first with derived rows)")
+    parser.add_argument("--end", type=argparse_date, help="last game date (default: the last with derived rows)")
     parser.add_argument("--json", action="store_true", help="print the per-date figures as JSON")
 
 

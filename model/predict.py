@@ -34,7 +34,7 @@ import pandas as pd
 from model import artifacts
 from model.dataset import as_date, feature_matrix
 from nbafs.errors import UserError
-from nbafs.timeline import noon_eastern, parse_date
+from nbafs.timeline import argparse_date, noon_eastern
 
 ID_COLUMNS = ("player_lookup", "player_name", "team_abbr", "opponent_team_abbr", "game_id", "is_home")
 
@@ -102,7 +102,7 @@ def score(vectors: pd.DataFrame, saved: artifacts.SavedModel) -> pd.DataFrame:
 # --- command line --------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", required=True, type=parse_date, help="the game date whose slate to predict (YYYY-MM-DD)")
+    parser.add_argument("--date", required=True, type=argparse_date, help="the game date whose slate to predict (YYYY-MM-DD)")
     parser.add_argument("--model", default=artifacts.DEFAULT_MODEL, help="model name under data/models/ (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print every prediction as JSON")
     parser.add_argument("--top", type=int, default=25, help="rows to show in the table (default %(default)s; --json prints all)")

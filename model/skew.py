@@ -33,7 +33,7 @@ import pandas as pd
 from feature_repo.catalog import PLAYER_POINTS_V1
 from model.dataset import as_date, feature_matrix
 from nbafs.errors import UserError
-from nbafs.timeline import EASTERN, UTC, parse_date
+from nbafs.timeline import EASTERN, UTC, argparse_date, argparse_time
 
 SERVICE = "player_points_v1"
 LINE_OFFERED = "line_offered"  # the request field both paths derive from the line known at the time
@@ -158,20 +158,13 @@ def _num(v: float):
 # --- command line --------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", type=parse_date, default=None,
+    parser.add_argument("--date", type=argparse_date, default=None,
                         help="the game date whose players to check (default: the date the online store was materialized to)")
-    parser.add_argument("--at", type=_parse_ts, default=None,
+    parser.add_argument("--at", type=argparse_time, default=None,
                         help="the time to compare at, ISO 8601 (default: the last materialization end in the registry)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                         help="absolute/relative tolerance for float values (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
-def _parse_ts(text: str) -> dt.datetime:
-    try:
-        return _utc(dt.datetime.fromisoformat(text))
-    except ValueError:
-        raise UserError(f"--at: expected an ISO 8601 time such as 2026-02-10T17:00:00+00:00, got {text!r}") from None
 
 
 def run(args) -> int:

@@ -44,7 +44,7 @@ from model.evaluate import CLOSING_LINE, default_eval_start, evaluate, mae, time
 from model.fingerprint import fingerprint
 from model.residuals import ResidualModel
 from nbafs.errors import UserError
-from nbafs.timeline import parse_date
+from nbafs.timeline import argparse_date
 
 # Fixed, chosen before looking at any evaluation date; never tuned on them. Only the
 # target (points, or points minus the season average) and the number of boosting rounds
@@ -266,9 +266,9 @@ def train(start, end, eval_start=None, name: str = artifacts.DEFAULT_MODEL,
 # --- command line --------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", required=True, type=parse_date, help="first game date of the training range (YYYY-MM-DD)")
-    parser.add_argument("--end", required=True, type=parse_date, help="last game date of the training range (YYYY-MM-DD)")
-    parser.add_argument("--eval-start", type=parse_date, default=None,
+    parser.add_argument("--start", required=True, type=argparse_date, help="first game date of the training range (YYYY-MM-DD)")
+    parser.add_argument("--end", required=True, type=argparse_date, help="last game date of the training range (YYYY-MM-DD)")
+    parser.add_argument("--eval-start", type=argparse_date, default=None,
                         help="first evaluation date; the model is fit on earlier dates only (default: 80%% through the range)")
     parser.add_argument("--name", default=artifacts.DEFAULT_MODEL, help="model name, the folder under data/models/ (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")

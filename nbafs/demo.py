@@ -40,7 +40,7 @@ import pandas as pd
 
 from nbafs import paths
 from nbafs.errors import UserError
-from nbafs.timeline import noon_eastern, parse_date
+from nbafs.timeline import argparse_date, noon_eastern
 
 MARKER = ".nbafs-demo"
 STORE_STATE = ("warehouse", "registry.db", "online_store.db", "checkpoints", "locks")
@@ -428,7 +428,7 @@ def _ou(ou: dict | None) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="import this file or folder (e.g. ../shared/data/nba_2025_26) instead of generating the sample season")
-    parser.add_argument("--predict-date", type=parse_date, default=None,
+    parser.add_argument("--predict-date", type=argparse_date, default=None,
                         help="the slate to predict (default: the game date three quarters through the season)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample season (default %(default)s)")
     parser.add_argument("--teams", type=int, default=30, help="teams in the sample season (even, 2-30; default %(default)s)")

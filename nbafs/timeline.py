@@ -6,9 +6,15 @@
 - A prediction or training example for a game on date D is asked at noon US/Eastern on
   D: it sees exactly the games dated before D.
 - Seasons run October to June; a game date in August or later opens a new season.
+
+Also the command line's dates and times: ``parse_date``/``parse_time`` raise UserError
+(for values read elsewhere, e.g. a config); ``argparse_date``/``argparse_time`` are the
+same for ``add_argument(type=...)``, where argparse must get ArgumentTypeError to
+print a usage error (exit 2) instead of a traceback.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -46,3 +52,33 @@ def parse_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise UserError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO 8601 time from the command line ('Z' accepted; without an offset it is UTC), in UTC."""
+    from nbafs.errors import UserError
+
+    try:
+        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UserError(f"expected an ISO 8601 time such as 2026-02-10T17:00:00Z, got {text!r}") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def argparse_date(text: str) -> dt.date:
+    """``parse_date`` for ``add_argument(type=argparse_date)``: a bad date is a one-line usage error."""
+    return _for_argparse(parse_date, text)
+
+
+def argparse_time(text: str) -> dt.datetime:
+    """``parse_time`` for ``add_argument(type=argparse_time)``: a bad time is a one-line usage error."""
+    return _for_argparse(parse_time, text)
+
+
+def _for_argparse(parse, text: str):
+    from nbafs.errors import UserError
+
+    try:
+        return parse(text)
+    except UserError as exc:  # argparse turns only ArgumentTypeError (and ValueError) into usage errors
+        raise argparse.ArgumentTypeError(str(exc)) from None

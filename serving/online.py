@@ -325,27 +325,12 @@ def _utc(t: dt.datetime) -> dt.datetime:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", type=_parse_date, default=None,
+    parser.add_argument("--date", type=timeline.argparse_date, default=None,
                         help="the game date whose slate to fetch (YYYY-MM-DD); values are judged at noon "
                              "US/Eastern on that date. Default: today's date (US/Eastern), judged now")
-    parser.add_argument("--at", type=_parse_time, default=None,
+    parser.add_argument("--at", type=timeline.argparse_time, default=None,
                         help="judge staleness at this time instead (ISO 8601, e.g. 2026-02-10T17:00:00Z)")
     parser.add_argument("--json", action="store_true", help="print the vectors and the report as JSON")
-
-
-def _parse_date(text: str) -> dt.date:
-    try:
-        return timeline.parse_date(text)
-    except UserError as exc:  # argparse reports ArgumentTypeError as a usage error, not a traceback
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _parse_time(text: str) -> dt.datetime:
-    try:
-        return _utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time such as 2026-02-10T17:00:00Z, got {text!r}") from None
 
 
 def run(args) -> int:

@@ -224,9 +224,9 @@ def labels(rows: pd.DataFrame) -> pd.Series:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=timeline.parse_date, default=None,
+    parser.add_argument("--start", type=timeline.argparse_date, default=None,
                         help="first game date (YYYY-MM-DD); default: the first game in the warehouse")
-    parser.add_argument("--end", type=timeline.parse_date, default=None,
+    parser.add_argument("--end", type=timeline.argparse_date, default=None,
                         help="last game date (YYYY-MM-DD, inclusive); default: the last game in the warehouse")
     parser.add_argument("--out", type=Path, required=True, help="parquet file to write")
 

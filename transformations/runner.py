@@ -44,7 +44,7 @@ import duckdb
 import pyarrow as pa
 
 from nbafs.errors import UserError
-from nbafs.timeline import parse_date, season_of
+from nbafs.timeline import argparse_date, season_of
 from transformations import checks
 from transformations.steps import STEPS, Step, raw_inputs
 from warehouse import storage
@@ -74,8 +74,8 @@ class TransformReport:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=parse_date, help="first game date (YYYY-MM-DD); default: the warehouse's first")
-    parser.add_argument("--end", type=parse_date, help="last game date (YYYY-MM-DD); default: the warehouse's last")
+    parser.add_argument("--start", type=argparse_date, help="first game date (YYYY-MM-DD); default: the warehouse's first")
+    parser.add_argument("--end", type=argparse_date, help="last game date (YYYY-MM-DD); default: the warehouse's last")
     parser.add_argument(
         "--profile", choices=PROFILES, default="local",
         help="local: DuckDB on NBAFS_DATA_DIR (default); bigquery: submit the same SQL to BigQuery",
