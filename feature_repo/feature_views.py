@@ -10,9 +10,14 @@ the ttl, the longest a row may be served after its event time.
 | upcoming_player_game_context | nba_analytics.upcoming_player_game_context | player | 1 day | a row describes one game and is known from 06:00 UTC on its date: it serves that whole game day, never the next one |
 | player_composite_factors | nba_precompute.player_composite_factors | player | 1 day | same grain and timing as the context |
 | player_points_line | nba_analytics.player_points_line_consensus | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
+
+The views are ``DeclaredFeatureView``s: Feast's FeatureView, except that two views
+declared alike are equal whatever has been materialized, so ``feast plan`` on a
+materialized store plans no change (the class says why stock Feast 0.67 does not).
 """
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from feast import FeatureView, Field
@@ -48,8 +53,45 @@ def fields_of(view: str) -> list[Field]:
     return [field(f) for f in features]
 
 
+class DeclaredFeatureView(FeatureView):
+    """A FeatureView whose equality ignores ``materialization_intervals`` (registry run state).
+
+    Why: on a materialized store, stock Feast 0.67 reports "Updated feature view <name>
+    batch_source: ..." on every ``feast plan`` (and ``feast apply``), for every view.
+    ``diff_registry_objects`` (feast/diff/registry_diff.py) compares the registry's view
+    with the declared one by ``FeatureView.__eq__``, which counts
+    ``materialization_intervals``: the registry's view has the intervals that
+    ``materialize`` recorded, a declaration has none, so the two differ. Feast then
+    compares the spec protos field by field, and ``batch_source`` differs too, though
+    only in its ``meta`` timestamps: ``DataSource.__init__`` stamps the object's creation
+    time and ``apply_data_source`` the apply time, and ``FeatureView.to_proto`` embeds
+    them in the spec. On a never-materialized store ``__eq__`` holds and the spec is
+    never compared, which is why a plan right after ``feast apply`` was clean.
+
+    Feast itself treats the intervals as run state elsewhere:
+    ``FeatureView._schema_or_udf_changed`` skips them ("excluded in current equality")
+    and ``apply_feature_view`` keeps the registry's intervals across an update. So our
+    declared views compare as that view would with the registry's intervals. Feast calls
+    ``current != new`` with the registry's plain FeatureView on the left; Python gives
+    the right operand's method priority when its class is a subclass of the left's, so
+    this ``__eq__`` decides either way round. Entity and entity column order play no
+    part (``__eq__`` sorts them, and both follow ``entities=`` here).
+
+    Left as in stock Feast: when a view really changed (say its ttl), the plan lists a
+    ``batch_source`` line beside the real change, whose only difference is those timestamps.
+    """
+
+    def __eq__(self, other):
+        if isinstance(other, FeatureView) and other.materialization_intervals != self.materialization_intervals:
+            other = copy.copy(other)  # FeatureView.__copy__ keeps all __eq__ compares but the intervals
+            other.materialization_intervals = list(self.materialization_intervals)
+        return super().__eq__(other)
+
+    __hash__ = FeatureView.__hash__  # defining __eq__ would otherwise make views unhashable
+
+
 def _view(name: str, entities, source, ttl: timedelta, description: str) -> FeatureView:
-    return FeatureView(
+    return DeclaredFeatureView(
         name=name,
         entities=entities,
         ttl=ttl,
