@@ -41,6 +41,7 @@ import io
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from materialize import lock, preflight, progress
@@ -226,7 +227,11 @@ def _apply(store) -> None:
 
     cwd = os.getcwd()
     try:
-        apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
+        with warnings.catch_warnings():
+            # Feast warns on every apply with on-demand views that they are experimental:
+            # noise in the middle of the progress lines, nothing the user can act on.
+            warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
+            apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
     finally:
         os.chdir(cwd)
 
