@@ -72,6 +72,7 @@ from feast_plugins.online_values import (
     serialize_python_key_column,
 )
 from nbafs import paths
+from nbafs.errors import UserError
 
 RESERVED_COLUMNS = ("entity_key", "event_ts", "created_ts")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -93,8 +94,12 @@ class NbaSqliteOnlineStoreConfig(FeastConfigBaseModel):
     """How long a writer waits for another process's write transaction before failing."""
 
 
-class OnlineStoreSchemaError(RuntimeError):
-    """The SQLite file does not hold what the feature views need (run ``feast apply``)."""
+class OnlineStoreSchemaError(UserError, RuntimeError):
+    """The SQLite file does not hold what the feature views need (run ``feast apply``).
+
+    A UserError: the commands print its message (what is missing, what to run) without
+    a traceback.
+    """
 
 
 def to_micros(ts: dt.datetime) -> int:

@@ -119,3 +119,17 @@ def test_two_backfills_at_once_one_refuses_one_waits_and_the_store_stays_consist
     assert f"waiting for nbafs backfill {START}..{END} (pid {first.pid}" in err2
     assert "ok" in out1 and "ok" in out2
     support.assert_same_store(support.dump_all(support.feature_store()), clean_backfill)
+
+
+def test_a_store_without_its_online_tables_is_a_clean_error_naming_feast_apply(store_dir, capsys, monkeypatch):
+    """The registry knows the views but online_store.db was deleted: one error line saying what to run, no traceback."""
+    from nbafs import cli
+
+    for suffix in ("", "-wal", "-shm"):
+        (store_dir / f"online_store.db{suffix}").unlink(missing_ok=True)
+    monkeypatch.setattr("sys.argv", ["nbafs", "backfill", "--start", str(START), "--end", str(START)])
+    assert cli.main() == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"nbafs backfill: error: online store {store_dir / 'online_store.db'} has no table for feature view" in err
+    assert "run `feast apply`" in err
