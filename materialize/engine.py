@@ -34,7 +34,8 @@ Why this gives the guarantees of issue 4:
 
 Online writes: NbaSqliteOnlineStore's ``write_arrow`` applies the same monotonic rule as
 its ``online_write_batch`` and leaves an identical store (tests/test_engine.py compares
-whole-store dumps), 2-4x faster: no ``EntityKey``/``Value`` protobuf per row and value.
+whole-store dumps), without an ``EntityKey``/``Value`` protobuf per row and value: the
+real season's 17,703 context rows are written in 0.05 s instead of 0.53 s.
 Any other online store (Feast's stock ones, e.g. production's Bigtable) gets
 ``online_write_batch`` with protos; ``arrow_writes: false`` in the yaml forces that path.
 
