@@ -42,9 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import season
 from nbafs import paths
 
-REAL_DATA = paths.REPO_ROOT.parent / "shared" / "data" / "nba_2025_26"
 UTC = dt.timezone.utc
 WINDOW = (dt.datetime(2025, 11, 13, tzinfo=UTC), dt.datetime(2026, 1, 31, tzinfo=UTC))
 BACKFILL = (dt.date(2025, 11, 13), dt.date(2026, 1, 30))
@@ -58,21 +58,8 @@ BIN = Path(sys.executable).parent
 
 def build_warehouse(kind: str, base: Path) -> str:
     """Import (or generate) and transform the season into ``base``; returns a label."""
-    from transformations import runner
-
     os.environ[paths.DATA_DIR_ENV] = str(base)
-    if kind == "real":
-        from warehouse.importers import import_paths
-
-        import_paths([REAL_DATA], progress=None)
-        label = "real 2025-26 season (../shared/data)"
-    else:
-        from warehouse import sample_season
-
-        sample_season.generate(season="2025-26", seed=0, n_teams=30, games_per_team=82)
-        label = "generated 2025-26 season (30 teams x 82 games, seed 0)"
-    runner.run(progress=None)
-    return label
+    return season.build_warehouse(kind)
 
 
 def fresh_store(base: Path, dest: Path, kind: str) -> Path:
@@ -179,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         _child_main(*args.child)
         return 0
 
-    kind = args.data if args.data != "auto" else ("real" if (REAL_DATA / "realgm_player_game_logs.csv").exists() else "sample")
+    kind = args.data if args.data != "auto" else season.default_kind()
     tmp = Path(tempfile.mkdtemp(prefix="nbafs-bench-backfill-"))
     try:
         t0 = time.perf_counter()

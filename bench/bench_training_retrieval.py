@@ -27,38 +27,21 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from bench import season
 from nbafs import paths
 
-REAL_DATA = paths.REPO_ROOT.parent / "shared" / "data" / "nba_2025_26"
 
 
 def build_warehouse(kind: str) -> str:
-    from transformations import runner
-
-    if kind == "real":
-        from warehouse.importers.run import import_paths
-
-        import_paths([REAL_DATA], progress=None)
-        label = "real 2025-26 season (../shared/data)"
-    else:
-        from warehouse import sample_season
-
-        sample_season.generate(season="2025-26", seed=0, n_teams=30, games_per_team=82)
-        label = "generated 2025-26 season (30 teams x 82 games, seed 0)"
-    runner.run(progress=None)
-    subprocess.run(
-        [str(Path(sys.executable).parent / "feast"), "apply"], cwd=paths.REPO_ROOT, check=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    label = season.build_warehouse(kind)
+    season.apply()
     return label
 
 
@@ -136,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     kind = args.data
     if kind == "auto":
-        kind = "real" if (REAL_DATA / "realgm_player_game_logs.csv").exists() else "sample"
+        kind = season.default_kind()
     tmp = tempfile.mkdtemp(prefix="nbafs-bench-")
     os.environ[paths.DATA_DIR_ENV] = tmp
     cwd = os.getcwd()

@@ -47,7 +47,6 @@ from feast_plugins import online_request
 from feast_plugins.online_values import (
     NATIVE_CODECS,
     NULL_TIMESTAMP_FRAME,
-    NULL_VALUE_FRAME,
     codec_for,
     frame_column,
     length_delimited,

@@ -42,7 +42,6 @@ import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 from materialize import lock, preflight, progress
 from materialize import report as report_mod

@@ -55,7 +55,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, List, Literal, Optional, Sequence, Union
+from typing import Any, List, Literal, Sequence, Union
 
 import duckdb
 import numpy as np

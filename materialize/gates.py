@@ -178,7 +178,7 @@ def measure(con: duckdb.DuckDBPyConnection, chunk: pa.Table, gates: list[Gate]) 
             valid &= ~np.isnan(values)
         values = np.where(valid, values, 0.0)
         elig = masks[g.rule.eligible_when] if g.rule.eligible_when else np.ones(len(values), dtype=bool)
-        eligible, populated, nonnull = count(elig), count(elig & valid), count(valid)
+        eligible, populated = count(elig), count(elig & valid)
         zeros = count(valid & (values == 0))
         outside = np.zeros(k)
         if g.rule.value_range:

@@ -123,7 +123,6 @@ def simulate(league: League, avail: Availability, schedule: Schedule, tg: TeamGa
             minutes = np.minimum(np.where(gap > 0, grown, shrunk), cap)
     seconds = _seconds(minutes, total_minutes)
     minutes = seconds / 60.0
-    played = seconds > 0
 
     # 2. possessions used
     usage = (league.usage[pid] + avail.usage_add[pid, k]) * avail.form[pid, k]

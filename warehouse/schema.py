@@ -17,7 +17,7 @@ Time columns (see DESIGN.md, "Time semantics"):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 
