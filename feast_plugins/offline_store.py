@@ -123,7 +123,7 @@ def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
     return con.cursor()
 
 
-def _pull_all_parquet(
+def _pull_parquet(
     source: FileSource,
     join_key_columns: list[str],
     feature_name_columns: list[str],
@@ -131,25 +131,45 @@ def _pull_all_parquet(
     created_timestamp_column: Optional[str],
     start_date: Optional[datetime],
     end_date: Optional[datetime],
+    qualify: Optional[str] = None,
 ) -> "NbaRetrievalJob":
-    """``pull_all_from_table_or_query`` for a local parquet source: one DuckDB query.
+    """The batch engine's reads of a local parquet source: one DuckDB query.
 
-    Same rows and columns as Feast's ibis version (event time within [start, end], both
-    inclusive), but only the partition files whose footer statistics say their event
-    times overlap the range are opened (``warehouse.footers``, cached per file version),
-    with no ibis expression to build: a one-day read of a season-long table costs a few
-    milliseconds instead of tens. The batch engine reads chunk by chunk through this.
+    Every row with ``start_date <= event time <= end_date`` (either bound optional), or
+    with ``qualify`` only the rows that pass it (pull_latest's one row per key). Columns:
+    the join keys, the feature columns, the event time and the created time as the source
+    names them; times come back as UTC timestamps. Only the partition files whose footer
+    statistics say their event times overlap the range are opened
+    (``warehouse.footers``, cached per file version), with no ibis expression to build:
+    a one-day read of a season-long table costs a few milliseconds instead of tens.
     """
     from warehouse import footers
 
     columns = list(dict.fromkeys([*join_key_columns, *feature_name_columns, timestamp_field,
                                   *([created_timestamp_column] if created_timestamp_column else [])]))
+    start = _utc(start_date) if start_date is not None else None
+    end = _utc(end_date) if end_date is not None else None
+    times = {timestamp_field, created_timestamp_column}
+    select = ", ".join(
+        f"CAST({_ident(c)} AS TIMESTAMPTZ) AS {_ident(c)}" if c in times else _ident(c) for c in columns
+    )
+    ts = f"CAST({_ident(timestamp_field)} AS TIMESTAMPTZ)"
+    where, params = ["TRUE"], {}
+    if start is not None:
+        where.append(f"{ts} >= $start")
+        params["start"] = start
+    if end is not None:
+        where.append(f"{ts} <= $end")
+        params["end"] = end
+    sql = f"SELECT {select} FROM read_parquet($files, union_by_name = true) WHERE {' AND '.join(where)}"
+    if qualify:
+        sql += f" QUALIFY {qualify}"
 
     def overlaps(f) -> bool:
         span = f.time_range(timestamp_field)
         if span is None:
             return f.num_rows > 0  # no statistics: read it and let the filter decide
-        return not ((end_date is not None and span[0] > end_date) or (start_date is not None and span[1] < start_date))
+        return not ((end is not None and span[0] > end) or (start is not None and span[1] < start))
 
     def run() -> pa.Table:
         every = footers.footers(resolved_path(source))
@@ -157,28 +177,13 @@ def _pull_all_parquet(
         if not files:  # nothing in range: no rows, with the columns of the newest partition
             schema = every[-1].schema if every else _empty_table_for(source).schema
             return pa.schema([pa.field(f.name, f.type) for f in schema]).empty_table().select(columns)
-        where = ["TRUE"]
-        params: dict = {}
-        ts = f"CAST({_ident(timestamp_field)} AS TIMESTAMPTZ)"
-        if start_date is not None:
-            where.append(f"{ts} >= $start")
-            params["start"] = start_date
-        if end_date is not None:
-            where.append(f"{ts} <= $end")
-            params["end"] = end_date
-        select = ", ".join(
-            f"{ts} AS {_ident(c)}" if c == timestamp_field else _ident(c) for c in columns
-        )
         con = _duckdb_cursor()
         try:
-            return con.sql(
-                f"SELECT {select} FROM read_parquet($files, union_by_name = true) WHERE {' AND '.join(where)}",
-                params={"files": files, **params},
-            ).to_arrow_table()
+            return con.sql(sql, params={"files": files, **params}).to_arrow_table()
         finally:
             con.close()
 
-    return NbaRetrievalJob(run, f"<pull_all {source.name} {start_date} .. {end_date}>", [], False, None)
+    return NbaRetrievalJob(run, sql.replace("$files", f"<{source.name}>"), [], False, None)
 
 
 # --- the point-in-time join -------------------------------------------------------------
@@ -419,56 +424,6 @@ class NbaRetrievalJob(RetrievalJob):
         pq.write_table(self.to_arrow(), target)
 
 
-def _pull_job(
-    source: FileSource,
-    join_key_columns: list[str],
-    feature_name_columns: list[str],
-    timestamp_field: str,
-    created_timestamp_column: Optional[str],
-    start_date: Optional[datetime],
-    end_date: Optional[datetime],
-    qualify: Optional[str],
-) -> NbaRetrievalJob:
-    """One DuckDB query over a source's parquet partitions (the batch engine's reads).
-
-    Columns: the join keys, the feature columns, the event time and the created time, as
-    the source names them; times come back as UTC timestamps.
-    """
-    columns = list(dict.fromkeys(
-        [*join_key_columns, *feature_name_columns, timestamp_field]
-        + ([created_timestamp_column] if created_timestamp_column else [])
-    ))
-    times = {timestamp_field, created_timestamp_column}
-    select = ", ".join(
-        f"CAST({_ident(c)} AS TIMESTAMPTZ) AS {_ident(c)}" if c in times else _ident(c) for c in columns
-    )
-    where, params = [], []
-    if start_date is not None:
-        where.append(f"{_ident(timestamp_field)} >= ?")
-        params.append(_utc(start_date))
-    if end_date is not None:
-        where.append(f"{_ident(timestamp_field)} <= ?")
-        params.append(_utc(end_date))
-
-    def sql(source_from: str) -> str:
-        text = f"SELECT {select} FROM {source_from}"
-        if where:
-            text += " WHERE " + " AND ".join(where)
-        if qualify:
-            text += f" QUALIFY {qualify}"
-        return text
-
-    def run() -> pa.Table:
-        con = _duckdb_cursor()
-        try:
-            source_from = _source_relation_for(source, con, "__empty_source")
-            return con.sql(sql(source_from), params=params).to_arrow_table()
-        finally:
-            con.close()
-
-    return NbaRetrievalJob(run, sql(f"<{source.name}>"), [], False, None)
-
-
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
@@ -562,7 +517,7 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         order = f"{_ident(timestamp_field)} DESC" + (
             f", {_ident(created_timestamp_column)} DESC" if created_timestamp_column else "")
         partition = ", ".join(_ident(k) for k in join_key_columns) or "NULL"
-        return _pull_job(
+        return _pull_parquet(
             data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column,
             start_date, end_date,
             qualify=f"row_number() OVER (PARTITION BY {partition} ORDER BY {order}) = 1",
@@ -584,7 +539,7 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
             return DuckDBOfflineStore.pull_all_from_table_or_query(
                 config, data_source, join_key_columns, feature_name_columns, timestamp_field,
                 created_timestamp_column, start_date, end_date)
-        return _pull_all_parquet(
+        return _pull_parquet(
             data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column,
             start_date, end_date,
         )
