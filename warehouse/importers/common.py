@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nbafs import timeline
+from warehouse.teams import team_abbrs
 from warehouse.validate import ValidationError
 
 NOTHING_WRITTEN = "nothing was written"
@@ -193,6 +194,32 @@ def drop_non_regular_season(report: FileReport, ids: pd.Series) -> pd.Series:
     for p, n in prefix[~keep].value_counts().sort_index().items():
         report.drop(f"{GAME_TYPES.get(p, f'other ({p})')} rows", n)
     return keep
+
+
+@dataclass
+class NbaComRows:
+    """The regular-season rows of an NBA.com log with the keys both NBA.com formats share."""
+
+    rows: pd.DataFrame
+    game_id: pd.Series
+    game_date: pd.Series
+    team_abbr: pd.Series
+
+
+def nbacom_regular_season(path: Path, rows: pd.DataFrame, report: FileReport,
+                          required: Iterable[str]) -> NbaComRows:
+    """Keep an NBA.com log's regular-season rows (others counted by game type), require
+    ``required`` plus the shared key columns to be filled, and parse the game id, the
+    game date and the team code (one of the 30, warehouse/teams.py)."""
+    ids = game_ids(path, rows["GAME_ID"])
+    keep = drop_non_regular_season(report, ids)
+    rows, ids = rows[keep], ids[keep]
+    require_values(path, rows, dict.fromkeys([*required, "GAME_DATE", "TEAM_ABBREVIATION"]))
+    team = team_abbrs(rows["TEAM_ABBREVIATION"])
+    check(path, team.isna(), rows["TEAM_ABBREVIATION"], "TEAM_ABBREVIATION",
+          "one of the 30 NBA team codes (warehouse/teams.py)", FIX_THE_FILE)
+    game_date = parse_dates(path, rows["GAME_DATE"].str[:10], "GAME_DATE", "%Y-%m-%d", "YYYY-MM-DD")
+    return NbaComRows(rows, ids, game_date, team)
 
 
 def box_score_known_at(game_dates: pd.Series) -> pd.Series:

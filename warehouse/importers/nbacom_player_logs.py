@@ -27,11 +27,9 @@ import pandas as pd
 from warehouse import schema
 from warehouse.importers.common import (
     FIX_THE_FILE, NOTHING_WRITTEN, FileReport, Format, ImportError_, check,
-    drop_non_regular_season, duplicates, game_ids, parse_counts, parse_dates, parse_minutes,
-    require_values,
+    duplicates, nbacom_regular_season, parse_counts, parse_minutes,
 )
 from warehouse.names import player_lookups
-from warehouse.teams import team_abbrs
 
 FORMAT = Format(
     key="nbacom_player_logs",
@@ -62,17 +60,12 @@ def realgm_rows(run, path: Path) -> pd.DataFrame:
 
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
-    ids = game_ids(path, rows["GAME_ID"])
-    keep = drop_non_regular_season(report, ids)
-    rows, ids = rows[keep], ids[keep]
-    require_values(path, rows, ["PLAYER_NAME", "GAME_DATE", "TEAM_ABBREVIATION", "MIN"])
-    team = team_abbrs(rows["TEAM_ABBREVIATION"])
-    check(path, team.isna(), rows["TEAM_ABBREVIATION"], "TEAM_ABBREVIATION",
-          "one of the 30 NBA team codes (warehouse/teams.py)", FIX_THE_FILE)
+    nba = nbacom_regular_season(path, rows, report, ["PLAYER_NAME", "MIN"])
+    rows = nba.rows
     df = pd.DataFrame({
-        "game_id": ids,
-        "game_date": parse_dates(path, rows["GAME_DATE"].str[:10], "GAME_DATE", "%Y-%m-%d", "YYYY-MM-DD"),
-        "team_abbr": team,
+        "game_id": nba.game_id,
+        "game_date": nba.game_date,
+        "team_abbr": nba.team_abbr,
         "player_lookup": player_lookups(rows["PLAYER_NAME"].str.strip()),
         "minutes": parse_minutes(path, rows["MIN"], "MIN"),
     }, index=rows.index).join(parse_counts(path, rows, {"PTS": "points"}))

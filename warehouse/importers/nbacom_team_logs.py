@@ -36,8 +36,7 @@ from nbafs import timeline
 from warehouse import schema
 from warehouse.importers.common import (
     FIX_THE_FILE, FileReport, Format, box_score_known_at, check, date_range,
-    drop_non_regular_season, duplicates, fail, game_ids, parse_counts, parse_dates,
-    parse_numbers, require_values,
+    duplicates, fail, nbacom_regular_season, parse_counts, parse_numbers, require_values,
 )
 from warehouse.teams import team_abbrs
 
@@ -63,15 +62,8 @@ def schedule_known_at(game_dates: pd.Series) -> pd.Series:
 
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
-    ids = game_ids(path, rows["GAME_ID"])
-    keep = drop_non_regular_season(report, ids)
-    rows, ids = rows[keep], ids[keep]
-
-    require_values(path, rows, ["TEAM_ABBREVIATION", "GAME_DATE", "MATCHUP", "MIN"])
-    team = team_abbrs(rows["TEAM_ABBREVIATION"])
-    check(path, team.isna(), rows["TEAM_ABBREVIATION"], "TEAM_ABBREVIATION",
-          "one of the 30 NBA team codes (warehouse/teams.py)", FIX_THE_FILE)
-    game_date = parse_dates(path, rows["GAME_DATE"].str[:10], "GAME_DATE", "%Y-%m-%d", "YYYY-MM-DD")
+    nba = nbacom_regular_season(path, rows, report, ["MATCHUP", "MIN"])
+    rows, ids, team, game_date = nba.rows, nba.game_id, nba.team_abbr, nba.game_date
     matchup = rows["MATCHUP"].str.extract(MATCHUP)
     check(path, matchup[0].isna(), rows["MATCHUP"], "MATCHUP",
           '"TEAM vs. OPP" (home) or "TEAM @ OPP" (away)', FIX_THE_FILE)
