@@ -30,7 +30,8 @@ How the values are found (Python API: ``build_training_set``):
   NULL label stays NULL: the source lost the points of a few rows).
 
 Every input row gives one output row, in input order; duplicated input rows stay
-duplicated. Integer features are pandas ``Int64`` and booleans ``boolean`` (nullable:
+duplicated. Results are attached to the entity rows by an explicit row key
+(``ROW_KEY``, sent with the request and checked on return), never by position. Integer features are pandas ``Int64`` and booleans ``boolean`` (nullable:
 NULL stays NULL, never 0 or False); floats are float64 with NaN for NULL.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,6 +56,11 @@ ENTITY_COLUMNS = ("player_lookup", "game_id", "game_date", "event_timestamp")
 LINE_OFFERED = "line_offered"
 LABEL = "points"
 LINE_FEATURE_REF = "player_points_line:points_line"
+ROW_KEY = "nbafs_row"
+"""The explicit row key sent with every entity row and used to attach the results back.
+
+No offline store promises to return rows in the entity dataframe's order (BigQuery
+returns them in any order), so results are joined on this key, never by position."""
 
 
 def feature_columns() -> list[str]:
@@ -150,10 +157,35 @@ def _service(store):
 def consensus_lines(store, rows: pd.DataFrame) -> pd.Series:
     """The consensus points line known at each row's time for its game (NaN when none)."""
     entity = rows[["player_lookup", "game_id", "event_timestamp"]]
-    out = store.get_historical_features(
-        entity_df=entity, features=[LINE_FEATURE_REF], filter_by_created_timestamp=True
-    ).to_arrow()
+    out = retrieve(store, entity, [LINE_FEATURE_REF])
     return pd.Series(out.column("points_line").to_pandas(), index=rows.index, dtype="float64")
+
+
+def retrieve(store, entity: pd.DataFrame, features) -> pa.Table:
+    """``get_historical_features`` for ``entity``, one result row per entity row, in its order.
+
+    Each row is sent with its position as ``ROW_KEY``; the result is put back in order by
+    that key, whatever order the offline store returned, and a key missing, repeated or
+    unknown is an error instead of a feature vector attached to the wrong row.
+    """
+    request = entity.reset_index(drop=True).copy()
+    request[ROW_KEY] = pd.array(range(len(request)), dtype="int64")
+    table = store.get_historical_features(
+        entity_df=request, features=features, filter_by_created_timestamp=True
+    ).to_arrow()
+    keys = table.column(ROW_KEY).to_numpy(zero_copy_only=False).astype("int64")
+    counts = np.bincount(keys, minlength=len(request)) if len(keys) else np.zeros(len(request), dtype="int64")
+    if table.num_rows != len(request) or len(counts) != len(request) or (counts != 1).any():
+        lost = np.flatnonzero(counts[: len(request)] == 0)[:5].tolist()
+        raise UserError(
+            f"the offline store ({store.config.offline_store.type}) returned {table.num_rows} rows for "
+            f"{len(request)} entity rows (row keys missing: {lost or 'none'}; repeated or unknown: "
+            f"{int((counts > 1).sum()) + max(0, len(counts) - len(request))}); expected exactly one per row. "
+            f"Nothing was attached."
+        )
+    order = np.empty(len(request), dtype="int64")
+    order[keys] = np.arange(len(keys))
+    return table.take(pa.array(order)).drop_columns([ROW_KEY])
 
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
@@ -172,14 +204,7 @@ def build_training_set(entity_rows: pd.DataFrame, store=None, with_label: bool =
     keys = rows[list(ENTITY_COLUMNS)].copy()
     request = keys[["player_lookup", "game_id", "event_timestamp"]].copy()
     request[LINE_OFFERED] = consensus_lines(store, rows) if len(rows) else pd.Series(dtype="float64")
-    table = store.get_historical_features(
-        entity_df=request, features=service, filter_by_created_timestamp=True
-    ).to_arrow()
-    if table.num_rows != len(rows):
-        raise AssertionError(
-            f"retrieval returned {table.num_rows} rows for {len(rows)} entity rows; the offline store must "
-            f"return one row per entity row"
-        )
+    table = retrieve(store, request, service)
     missing = [c for c in feature_columns() if c not in table.column_names]
     if missing:
         raise UserError(
