@@ -6,9 +6,12 @@ row order. It is saved beside a model, so "which data was this trained on?" has 
 answer, and a rebuilt training set can be checked against it.
 
 Canonical form: rows sorted by the key columns; each column hashed as its name, a type
-tag and its values (floats as IEEE-754 little-endian float64 with every NaN the same,
-timestamps as UTC nanoseconds, text as UTF-8 with a separator, NULL as a marker).
-Independent of pandas' own hashing, which is not promised to be stable.
+tag and its values: numbers rounded to 12 significant digits (BigQuery and DuckDB may
+differ in the last bits of a float, so the same training set built on either engine has
+one fingerprint) and hashed as an exact (12-digit integer mantissa, decimal exponent)
+pair, every NaN/NULL the same; timestamps as UTC nanoseconds; text as UTF-8 with a
+separator, NULL as a marker. Independent of pandas' own hashing, which is not promised
+to be stable.
 """
 from __future__ import annotations
 
@@ -64,11 +67,34 @@ def _column_bytes(col: pd.Series) -> tuple[str, bytes]:
         return "ts", values.astype("<i8").tobytes()
     if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col) or _is_boolean_object(col):
         values = pd.to_numeric(col.map(_bool_or_value), errors="raise").astype("float64").to_numpy()
-        values = np.where(np.isnan(values), np.nan, values)  # one NaN bit pattern
-        values = values + 0.0  # -0.0 -> 0.0
-        return "f8", values.astype("<f8").tobytes()
+        return "d12", _significant_digits(values).tobytes()
     parts = [_NULL if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else str(v).encode() for v in col]
     return "str", b"\x1f".join(parts)
+
+
+SIGNIFICANT_DIGITS = 12
+_NAN_PAIR = (np.iinfo(np.int64).min, 0)
+
+
+def _significant_digits(values: np.ndarray) -> np.ndarray:
+    """Each float as (mantissa, exponent) int64 with value ~ mantissa * 10**(exponent - 11).
+
+    The mantissa has 12 digits (0 for zero, of either sign); NaN is one fixed pair.
+    """
+    out = np.empty((len(values), 2), dtype="<i8")
+    nan = np.isnan(values)
+    zero = values == 0
+    regular = ~nan & ~zero
+    x = values[regular]
+    exponent = np.floor(np.log10(np.abs(x))).astype("int64")
+    mantissa = np.round(x / np.power(10.0, exponent - (SIGNIFICANT_DIGITS - 1))).astype("int64")
+    carry = np.abs(mantissa) >= 10**SIGNIFICANT_DIGITS  # 9.9999999999996 -> 10.0000000000
+    mantissa[carry] //= 10
+    exponent[carry] += 1
+    out[regular, 0], out[regular, 1] = mantissa, exponent
+    out[zero] = (0, 0)
+    out[nan] = _NAN_PAIR
+    return out
 
 
 def _is_boolean_object(col: pd.Series) -> bool:

@@ -136,6 +136,27 @@ def test_fingerprint_is_deterministic_order_free_and_sensitive():
     assert fingerprint(moved, cols) != fp, "the time asked is part of the entity row"
 
 
+def test_fingerprint_ignores_float_noise_past_12_significant_digits_only():
+    """BigQuery and DuckDB may differ in the last bits of a float: the same set hashes the same."""
+    df = synthetic_training_set(n_players=6, n_days=8)
+    cols = ["points", *PLAYER_POINTS_V1]
+    fp = fingerprint(df, cols)
+    floats = [c for c in cols if df[c].dtype == "float64"]
+    noisy = df.copy()
+    for c in floats:
+        noisy[c] = noisy[c] * (1 + 4e-16)  # a couple of ulps
+    noisy.loc[noisy.index[0], floats[0]] = 0.0
+    base = df.copy()
+    base.loc[base.index[0], floats[0]] = -0.0
+    assert fingerprint(noisy, cols) == fingerprint(base, cols)
+    assert fingerprint(df.assign(points_avg_last_5=21.4), cols) != fingerprint(
+        df.assign(points_avg_last_5=21.4000000001), cols), "the 12th significant digit counts"
+    assert fingerprint(df.assign(points_avg_last_5=21.4), cols) == fingerprint(
+        df.assign(points_avg_last_5=21.40000000001), cols), "the 13th does not"
+    assert fingerprint(df.assign(points_avg_last_5=9.9999999999996), cols) == fingerprint(
+        df.assign(points_avg_last_5=10.0), cols), "rounding up to the next power of ten"
+
+
 def test_residual_model_probability_follows_the_line():
     rng = np.random.default_rng(1)
     pred = rng.uniform(5, 30, 2000)
