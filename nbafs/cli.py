@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("predict", "model.predict", "predict a game-day slate from the online store"),
     ("skew", "model.skew", "compare online vectors with historical retrieval at the same time"),
     ("demo", "nbafs.demo", "the whole main job end to end, on a sample season or real data"),
+    ("stack", "nbafs.stack", "start, stop or show the local stand-ins for production (BigQuery, GCS, Redis)"),
 ]
 
 
