@@ -5,7 +5,8 @@ engine one task per feature view (``supports_batch``: all views in one call). It
 them together, game date by game date::
 
     preflight (columns the views read exist, typed)   -> PreflightError, nothing written
-    plan: rows per UTC day per view (from the partitions' parquet footers), days
+    plan: rows per UTC day per view (the warehouse engine's ``event_day_counts``: parquet
+          footers locally, a GROUP BY on BigQuery), days
           grouped into chunks of at most ``max_rows_per_chunk`` rows (a day is never split)
     for each chunk, in time order:
         read every view's rows of the chunk through the offline store
@@ -77,7 +78,7 @@ from feast.value_type import ValueType
 from materialize import gates as gates_mod
 from materialize import lock, preflight, progress
 from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
-from warehouse import footers
+from warehouse.engine_duckdb import footer_day_counts, footer_schemas
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -209,7 +210,7 @@ class NbaBatchEngine(LocalComputeEngine):
 
     def _materialize(self, registry: BaseRegistry, tasks: list[MaterializationTask]) -> None:
         views = [t.feature_view for t in tasks]
-        preflight.check(preflight.feature_view_reads(views), globs=_globs(views))
+        preflight.check(preflight.feature_view_reads(views), files=preflight.source_files(views))
         project = tasks[0].project if tasks else self.repo_config.project
         checkpoints = CheckpointStore(project)
         summary = RunSummary()
@@ -336,11 +337,13 @@ class NbaBatchEngine(LocalComputeEngine):
     def _day_counts(self, r: ViewRun) -> dict[dt.date, int]:
         """Rows per UTC day of event time in what is left of the window.
 
-        For a parquet FileSource this comes from the partitions' footers (row count and
+        For a warehouse table this comes from the warehouse engine (locally the partitions'
+        footers, without reading a row; on BigQuery one GROUP BY of the event times), for a
+        parquet FileSource elsewhere from its footers (row count and
         event-time range per file; a file's rows count on the day of its earliest
         event), without reading a row. Otherwise: one pull of the event timestamps.
         """
-        planned = _days_from_footers(r)
+        planned = _planned_days(r)
         if planned is not None:
             return planned
         table = self._pull(r, r.start, r.end_excl, [], with_keys=False)
@@ -407,45 +410,33 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _globs(views) -> dict[str, str]:
-    out = {}
-    for v in views:
-        src = getattr(v, "batch_source", None)
-        located = preflight.source_table(src) if src is not None else None
-        if located:
-            out[located[0]] = located[1]
-    return out
-
-
 def _source_columns(view: FeatureView) -> set[str]:
-    """Column names of the view's source (from a partition footer), empty when unknown."""
-    located = preflight.source_table(view.batch_source) if view.batch_source is not None else None
-    if not located:
-        return set()
-    files = footers.footers(located[1])
-    return set(files[-1].schema.names) if files else set()
+    """Column names of the view's source: a warehouse table's declaration, else a footer; empty when unknown."""
+    from warehouse.schema import table as declared
+
+    fqn = preflight.source_table(view.batch_source)
+    if fqn:
+        return set(declared(fqn).column_names)
+    files = preflight.source_files([view])
+    schemas = footer_schemas(next(iter(files.values()))) if files else []
+    return set(schemas[-1].schema.names) if schemas else set()
 
 
-def _days_from_footers(r: ViewRun) -> dict[dt.date, int] | None:
-    located = preflight.source_table(r.view.batch_source) if r.view.batch_source is not None else None
-    if not located:
+def _planned_days(r: ViewRun) -> dict[dt.date, int] | None:
+    """Rows per UTC day of the view's event time in [r.start, r.end_excl) without a pull, or None."""
+    from warehouse import engine as warehouse_engine
+    from warehouse.schema import table as declared
+
+    fqn = preflight.source_table(r.view.batch_source)
+    if fqn:
+        plan = warehouse_engine.current().event_day_counts(declared(fqn), r.ts_col, r.start, r.end_excl)
+    else:
+        files = preflight.source_files([r.view])
+        plan = footer_day_counts(next(iter(files.values())), r.ts_col, r.start, r.end_excl) if files else None
+    if plan is None:
         return None
-    days: dict[dt.date, int] = {}
-    spans = []
-    for f in footers.footers(located[1]):
-        if not f.num_rows:
-            continue
-        span = f.time_range(r.ts_col)
-        if span is None:
-            return None  # no statistics: ask the offline store instead
-        lo, hi = span
-        if hi < r.start or lo >= r.end_excl:
-            continue
-        spans.append(span)
-        day = max(lo, r.start).date()
-        days[day] = days.get(day, 0) + f.num_rows
-    r.spans = spans
-    return days
+    r.spans = plan.spans
+    return plan.days
 
 
 def _fingerprint(view: FeatureView) -> str:

@@ -1,10 +1,10 @@
 """The production SQL is valid BigQuery and matches the declared tables.
 
-BigQuery cannot run here, so what would be sent is checked by parsing it with sqlglot
-(dialect bigquery): every transformations/sql file, the whole script of
-``plan_bigquery`` (checks, transaction, DELETE + INSERT per table) and the DDL of
-``nbafs schema``. A statement sqlglot cannot parse comes back as a generic Command and
-fails the test.
+What is sent is checked by parsing it with sqlglot (dialect bigquery): every
+transformations/sql file, the whole script of ``plan_bigquery`` (input checks,
+transaction, DELETE + INSERT per table) and the DDL of ``nbafs schema``. A statement
+sqlglot cannot parse comes back as a generic Command and fails the test. Running them
+on BigQuery (the emulator) is tests/test_prod_warehouse.py.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from transformations import bigquery as bq
+from transformations import checks
 from transformations.steps import SQL_DIR, STEPS, raw_inputs
 from warehouse.ddl import ddl
 from warehouse.schema import ALL_TABLES, RAW_TABLES
@@ -68,7 +69,7 @@ def test_plan_is_one_parseable_script_with_checks_then_one_transaction():
     # Every check comes before the transaction and fails through ERROR(...).
     for s in statements[:begin]:
         assert isinstance(s, exp.Select) and "ERROR(" in s.sql("bigquery").upper()
-    assert len(statements[:begin]) >= len(raw_inputs()) + 4
+    assert len(statements[:begin]) == len(checks.input_checks(raw_inputs()))
     body = statements[begin + 1:-1]
     assert [type(s).__name__ for s in body] == ["Delete", "Insert"] * len(STEPS)
     for step, (delete, insert) in zip(STEPS, zip(body[::2], body[1::2])):
@@ -80,33 +81,6 @@ def test_plan_is_one_parseable_script_with_checks_then_one_transaction():
     # The same SQL files, untouched, inside the INSERTs.
     for step in STEPS:
         assert step.sql.strip() in plan.script
-
-
-def test_plan_checks_every_raw_column_the_sql_reads():
-    plan = bq.plan_bigquery(START, END)
-    for fqn, cols in raw_inputs().items():
-        stmt = next(s for s in plan.statements if s.startswith(f"SELECT ERROR(CONCAT('{fqn}: no column"))
-        for c in cols:
-            assert f"'{c}'" in stmt
-
-
-def test_submit_sends_the_script_with_date_parameters():
-    class RecordingClient:
-        """Stands in for google.cloud.bigquery.Client: records what would be sent."""
-
-        def query(self, sql, job_config=None):
-            self.sql, self.config = sql, job_config
-            return self
-
-        def result(self):
-            return []
-
-    plan = bq.plan_bigquery(START, END)
-    client = RecordingClient()
-    bq.submit(client, plan)
-    assert client.sql == plan.script
-    params = {p.name: (p.type_, p.value) for p in client.config.query_parameters}
-    assert params == {"start_date": ("DATE", START), "end_date": ("DATE", END)}
 
 
 def test_ddl_parses_as_bigquery_and_matches_the_declarations():

@@ -93,8 +93,8 @@ def test_duplicate_player_game_rows(wh):
 def test_renamed_input_column_names_table_column_and_closest_name(wh):
     rewrite(BDL_PLAYER_BOXSCORES, DAY, lambda t: t.rename_columns(["tov" if c == "turnovers" else c for c in t.column_names]))
     msg = transform_fails("has no column 'turnovers'")
-    assert msg.startswith("nba_raw.bdl_player_boxscores: partition ")
-    assert f"{DAY}.parquet" in msg and "closest existing column: 'tov'" in msg
+    assert msg.startswith("preflight: nba_raw.bdl_player_boxscores has no column 'turnovers' in 1 of ")
+    assert f"(first: {storage.partition_path(BDL_PLAYER_BOXSCORES, DAY)})" in msg and "closest existing name: 'tov'" in msg
     assert "transformations/sql/analytics/player_game_summary.sql" in msg
 
 

@@ -1,20 +1,19 @@
-"""The production path: the same SQL files submitted to BigQuery.
+"""The production path: the same SQL files submitted to BigQuery as one script.
 
-``plan_bigquery(start, end)`` returns the statements of one BigQuery script, without
-contacting Google (tests parse them as BigQuery SQL):
+``plan_bigquery(start, end)`` returns the statements of the script, without contacting
+BigQuery (``nbafs transform --print-sql`` prints them):
 
-1. one statement per raw table failing the script when a column the SQL reads is
-   missing (INFORMATION_SCHEMA, with the closest existing name);
-2. the input checks of ``transformations.checks`` as ``SELECT ERROR(...)`` statements
+1. the input checks of ``transformations.checks`` as ``SELECT ERROR(...)`` statements
    (same messages as locally);
-3. ``BEGIN TRANSACTION``; for each step in order: ``DELETE`` the range from its table and
+2. ``BEGIN TRANSACTION``; for each step in order: ``DELETE`` the range from its table and
    ``INSERT`` the step's SELECT (the file's SQL, untouched); ``COMMIT TRANSACTION``.
    A later step reads the rows an earlier one inserted in the same transaction, and a
    failure rolls every table back.
 
-``submit(client, plan)`` sends the script with ``@start_date``/``@end_date`` as DATE
-query parameters and waits for it; ``run`` is what ``nbafs transform --profile
-bigquery`` calls. The tables must exist (``nbafs schema --ddl`` prints their DDL).
+``run(warehouse, start, end)`` is what ``NBAFS_PROFILE=prod nbafs transform`` calls (via
+``transformations.runner``, which has already run the schema check): it creates the
+derived tables that do not exist yet, sends the script with ``@start_date``/``@end_date``
+as DATE parameters through the BigQuery engine and counts the rows of the range.
 """
 from __future__ import annotations
 
@@ -45,11 +44,7 @@ class BigQueryPlan:
 
 def plan_bigquery(start: dt.date, end: dt.date) -> BigQueryPlan:
     """The statements that transform ``start``..``end`` in BigQuery, in order."""
-    inputs = raw_inputs()
-    statements: list[str] = []
-    for fqn, columns in inputs.items():
-        statements.append(checks.bigquery_column_statement(fqn, columns))
-    statements += [c.bigquery_statement() for c in checks.input_checks(inputs)]
+    statements = [c.bigquery_statement() for c in checks.input_checks(raw_inputs())]
     statements.append("BEGIN TRANSACTION")
     for step in STEPS:
         t = step.table
@@ -63,38 +58,35 @@ def plan_bigquery(start: dt.date, end: dt.date) -> BigQueryPlan:
     return BigQueryPlan(start, end, tuple(statements))
 
 
-def submit(client, plan: BigQueryPlan):
-    """Run the plan's script on ``client`` (a google.cloud.bigquery.Client); returns the finished job."""
-    from google.cloud import bigquery
-
-    config = bigquery.QueryJobConfig(
-        query_parameters=[bigquery.ScalarQueryParameter(name, typ, value) for name, typ, value in plan.parameters]
-    )
-    job = client.query(plan.script, job_config=config)
-    job.result()
-    return job
-
-
-def run(start: dt.date, end: dt.date, *, client=None, progress: Callable[[str], None] = print):
+def run(warehouse, start: dt.date, end: dt.date, *, progress: Callable[[str], None] = print):
+    """Run the plan on ``warehouse`` (a ``BigQueryWarehouse``); a ``TransformReport``."""
     from transformations.runner import TableReport, TransformReport
+    from warehouse.engine import QueryError
+    from warehouse.validate import ValidationError
 
-    if client is None:
-        from google.cloud import bigquery
-
-        client = bigquery.Client()
     t0 = time.perf_counter()
+    warehouse.ensure_tables([step.table for step in STEPS])
     plan = plan_bigquery(start, end)
-    progress(f"submitting {len(plan.statements)} statements to BigQuery for {start} .. {end}")
-    job = submit(client, plan)
-    report = TransformReport(start, end, "bigquery", seconds=time.perf_counter() - t0)
-    # Each INSERT ran as a child job of the script; its affected rows are the table's rows.
-    inserted = {}
-    for child in client.list_jobs(parent_job=job.job_id):
-        if getattr(child, "statement_type", None) == "INSERT" and child.destination is not None:
-            inserted[f"{child.destination.dataset_id}.{child.destination.table_id}"] = child.num_dml_affected_rows
+    progress(f"submitting {len(plan.statements)} statements to {warehouse.where()} for {start} .. {end}")
+    try:
+        job = warehouse.execute(plan.script, dict((n, v) for n, _, v in plan.parameters),
+                                what=f"transforming {start} .. {end}")
+    except QueryError as exc:
+        if "Nothing was written" in exc.reason:  # an input check's ERROR(...): the same message as locally
+            raise ValidationError(exc.reason) from None
+        raise
+    counts = warehouse.query(
+        " UNION ALL ".join(
+            f"SELECT '{s.table.fqn}' AS t, COUNT(*) AS n FROM {s.table.fqn} "
+            f"WHERE {s.table.partition_by} BETWEEN @start_date AND @end_date"
+            for s in STEPS
+        ),
+        {"start_date": start, "end_date": end},
+    ).to_pylist()
+    rows = {r["t"]: r["n"] for r in counts}
+    report = TransformReport(start, end, "prod", seconds=time.perf_counter() - t0)
     for step in STEPS:
-        rows = inserted.get(step.table.fqn)
-        report.tables.append(TableReport(step.table.fqn, int(rows) if rows is not None else -1, 0.0))
-        progress(f"{step.table.fqn:<44} {rows if rows is not None else '?':>8} rows")
+        report.tables.append(TableReport(step.table.fqn, int(rows[step.table.fqn]), 0.0))
+        progress(f"{step.table.fqn:<44} {rows[step.table.fqn]:>8,} rows")
     progress(f"done in {report.seconds:.1f} s (job {job.job_id})")
     return report

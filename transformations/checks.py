@@ -14,21 +14,19 @@ warehouse/schema.py) and from the columns the SQL actually reads (``transformati
 - a player box score with no team totals for its (game_id, team_abbr);
 - a box score whose game is missing from nba_raw.schedule (the context rows are built
   from the schedule).
-Missing or renamed columns are checked before any query runs: locally from the parquet
-footers (``stored_column_problems``), in BigQuery from INFORMATION_SCHEMA.
+Missing or renamed columns are checked before any of these run, by the one schema check
+of the warehouse (``warehouse.columns.check`` on ``steps.column_reads()``: parquet
+footers locally, INFORMATION_SCHEMA in BigQuery).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
-import pyarrow.parquet as pq
 import sqlglot
 
-from warehouse import storage
 from warehouse.schema import BDL_PLAYER_BOXSCORES, SCHEDULE, TEAM_BOXSCORES, Table, table as declared
-from warehouse.validate import ValidationError, closest_name
+from warehouse.validate import ValidationError
 
 # Which rows of each raw table the transformations read: the box scores and lines of
 # the range itself; schedule and team totals also a season of history before it.
@@ -165,63 +163,10 @@ def input_checks(raw_inputs: dict[str, list[str]]) -> list[Check]:
 
 def run_local(con, checks: list[Check], params: dict[str, dt.date]) -> None:
     """Run the checks on DuckDB; raise the first problem found."""
-    from transformations.steps import to_duckdb
+    from warehouse.engine_duckdb import to_duckdb
 
     for check in checks:
         sql = to_duckdb(sqlglot.parse_one(check.first_problem_sql(), read="bigquery"), params)
         row = con.execute(sql).fetchone()
         if row:
             raise ValidationError(check.message(row[0], int(row[1])))
-
-
-# --- missing or renamed columns ------------------------------------------------------------
-
-
-def stored_column_problems(inputs: dict[str, dict[str, list[str]]]) -> None:
-    """Check the local parquet partitions hold every column the SQL reads.
-
-    ``inputs`` maps ``dataset.table`` to ``{sql file: [columns it reads]}``. Reads only the
-    parquet footers. Raises on the first partition file missing a column, naming the
-    table, the file, the column, the closest column present and the SQL that reads it.
-    """
-    for fqn, readers in inputs.items():
-        t = declared(fqn)
-        needed = sorted({c for cols in readers.values() for c in cols})
-        for day in storage.partitions(t):
-            path = storage.partition_path(t, day)
-            present = pq.read_schema(path).names
-            missing = [c for c in needed if c not in present]
-            if missing:
-                col = missing[0]
-                near = closest_name(col, [p for p in present if p not in t.column_names] or present)
-                sql_files = ", ".join(f for f, cols in readers.items() if col in cols)
-                raise ValidationError(
-                    f"{fqn}: partition {_rel(path)} has no column {col!r}"
-                    + (f" (closest existing column: {near!r})" if near else "")
-                    + (f"; also missing: {', '.join(missing[1:])}" if len(missing) > 1 else "")
-                    + f". {sql_files} reads it; expected the columns declared in warehouse/schema.py. "
-                    f"Rename the column upstream (or fix the importer's mapping) and re-import the partition. "
-                    f"Nothing was written."
-                )
-
-
-def bigquery_column_statement(fqn: str, columns: list[str]) -> str:
-    """A statement failing the BigQuery script when ``fqn`` lacks one of ``columns``."""
-    dataset, name = fqn.split(".")
-    wanted = ", ".join(_quote(c) for c in columns)
-    return (
-        f"SELECT ERROR(CONCAT('{fqn}: no column ', wanted, ' (closest existing column: ', "
-        f"IFNULL((SELECT column_name FROM {dataset}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = '{name}' "
-        f"ORDER BY EDIT_DISTANCE(column_name, wanted) LIMIT 1), 'none'), "
-        f"'); the transformations read it. Rename the column upstream; nothing was written.')) "
-        f"FROM UNNEST([{wanted}]) AS wanted "
-        f"WHERE wanted NOT IN (SELECT column_name FROM {dataset}.INFORMATION_SCHEMA.COLUMNS "
-        f"WHERE table_name = '{name}') LIMIT 1"
-    )
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

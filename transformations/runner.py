@@ -2,7 +2,8 @@
 
     nbafs transform                                 the whole warehouse range
     nbafs transform --start 2025-11-13 --end 2026-01-30
-    nbafs transform --profile bigquery --print-sql  the production script, not submitted
+    nbafs transform --print-sql                     the statements, not run
+    NBAFS_PROFILE=prod nbafs transform              the same on BigQuery
 
 Four tables, in this order, each built by one BigQuery SQL file under
 transformations/sql/ (the production truth):
@@ -17,20 +18,26 @@ of the raw tables, future scheduled games included); rolling and season-to-date
 windows read the games before --start, so a later range needs the earlier summary rows
 (the command tells you when they are missing).
 
-Local profile (default): each SQL file is transpiled to DuckDB with sqlglot and run on
-the embedded warehouse (NBAFS_DATA_DIR), the whole range in one pass per table. The
-result is checked against the declared schema (warehouse/schema.py) and the game-date
-partitions of the range are replaced, all four tables at once at the end: a failure
-anywhere writes nothing, and reruns are idempotent.
+The profile (NBAFS_PROFILE, ``warehouse.engine.current()``) picks the engine:
 
-Production profile (--profile bigquery): the same SQL, submitted to BigQuery as one
-script with @start_date/@end_date query parameters: input checks first, then one
-transaction deleting and re-inserting the range of each table. --print-sql prints the
-script instead of submitting it.
+- local (default): each SQL file is transpiled to DuckDB with sqlglot and run on the
+  embedded warehouse (NBAFS_DATA_DIR), the whole range in one pass per table. The result
+  is checked against the declared schema (warehouse/schema.py) and the game-date
+  partitions of the range are replaced, all four tables at once at the end.
+- prod: the same SQL, submitted to BigQuery as one script with @start_date/@end_date
+  query parameters (``transformations.bigquery``): input checks first, then one
+  transaction deleting and re-inserting the range of each table. The derived tables
+  are created from warehouse/schema.py when they do not exist yet.
 
-Before anything runs, the inputs are checked (missing or renamed columns, duplicate
-rows, negative counts, box scores without team totals or without a schedule row); the
-first problem stops the run with a message naming the table, the row and the column.
+Either way a failure anywhere writes nothing, and reruns are idempotent. --print-sql
+prints the statements of the active profile (the BigQuery script, or the DuckDB SQL)
+instead of running them.
+
+Before anything runs, the inputs are checked: missing or renamed columns by the
+warehouse's schema check (``warehouse.columns``, the same one the backfill preflight
+runs), then duplicate rows, negative counts, box scores without team totals or without
+a schedule row; the first problem stops the run with a message naming the table, the
+row and the column.
 """
 from __future__ import annotations
 
@@ -46,13 +53,10 @@ import pyarrow as pa
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, season_of
 from transformations import checks
-from transformations.steps import STEPS, Step, raw_inputs
-from warehouse import storage
+from transformations.steps import STEPS, Step, column_reads, raw_inputs
+from warehouse import columns, engine
 from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES, Table
 from warehouse.validate import conform
-
-PROFILES = ("local", "bigquery")
-
 
 @dataclass
 class TableReport:
@@ -77,88 +81,73 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=argparse_date, help="first game date (YYYY-MM-DD); default: the warehouse's first")
     parser.add_argument("--end", type=argparse_date, help="last game date (YYYY-MM-DD); default: the warehouse's last")
     parser.add_argument(
-        "--profile", choices=PROFILES, default="local",
-        help="local: DuckDB on NBAFS_DATA_DIR (default); bigquery: submit the same SQL to BigQuery",
-    )
-    parser.add_argument(
         "--print-sql", action="store_true",
-        help="print the statements instead of running them (the BigQuery script, or the DuckDB SQL locally)",
+        help="print the statements instead of running them (the BigQuery script with NBAFS_PROFILE=prod, "
+             "else the DuckDB SQL)",
     )
-    parser.add_argument("--project", help="BigQuery project (bigquery profile; default: the client's)")
 
 
 def run(
     start: dt.date | argparse.Namespace | None = None,
     end: dt.date | None = None,
-    profile: str = "local",
     *,
     progress: Callable[[str], None] | None = print,
-    client=None,
 ) -> TransformReport | int:
-    """Transform game dates ``start``..``end`` (default: the whole warehouse range).
+    """Transform game dates ``start``..``end`` (default: the whole warehouse range) on the active engine.
 
     Returns a ``TransformReport`` (rows and seconds per table). Called with the parsed
     arguments of ``nbafs transform`` it is the command and returns an exit code.
-    ``client`` (bigquery profile) is a ``google.cloud.bigquery.Client``; one is made
-    when omitted.
     """
     if isinstance(start, argparse.Namespace):
         return _command(start)
     say = progress or (lambda _line: None)
-    if profile == "local":
-        return run_local(start, end, progress=say)
-    if profile == "bigquery":
+    wh = engine.current()
+    if wh.name == "bigquery":
         from transformations import bigquery
 
-        if start is None or end is None:
-            raise UserError("the bigquery profile needs --start and --end (the local warehouse range says nothing about BigQuery's)")
-        return bigquery.run(start, end, client=client, progress=say)
-    raise UserError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+        start, end = resolve_range(start, end, wh)
+        columns.check(column_reads(), warehouse=wh)
+        _check_history(start, wh)
+        return bigquery.run(wh, start, end, progress=say)
+    return run_local(start, end, progress=say)
 
 
 def _command(args: argparse.Namespace) -> int:
     if args.print_sql:
-        if args.profile == "bigquery":
+        if engine.current().name == "bigquery":
             from transformations.bigquery import plan_bigquery
 
-            if args.start is None or args.end is None:
-                raise UserError("--print-sql with the bigquery profile needs --start and --end")
-            plan = plan_bigquery(args.start, args.end)
-            print(f"-- parameters: @start_date = DATE '{args.start}', @end_date = DATE '{args.end}'")
+            start, end = resolve_range(args.start, args.end)
+            plan = plan_bigquery(start, end)
+            print(f"-- parameters: @start_date = DATE '{start}', @end_date = DATE '{end}'")
             print(plan.script)
         else:
             start, end = resolve_range(args.start, args.end)
             for step in STEPS:
                 print(f"-- {step.table.fqn} ({step.display_path})\n{step.duckdb_sql(start, end)};\n")
         return 0
-    client = None
-    if args.profile == "bigquery" and args.project:
-        from google.cloud import bigquery as gbq
-
-        client = gbq.Client(project=args.project)
-    report = run(args.start, args.end, args.profile, client=client)
+    report = run(args.start, args.end)
     total = sum(t.rows for t in report.tables)
     print(f"transformed {report.start} .. {report.end}: {total:,} rows in {report.seconds:.2f} s")
     return 0
 
 
-# --- local profile -----------------------------------------------------------------------
-
-
-def warehouse_range() -> tuple[dt.date, dt.date]:
+def warehouse_range(wh: engine.Warehouse | None = None) -> tuple[dt.date, dt.date]:
     """First and last game date with rows in any raw table."""
-    days = [d for t in RAW_TABLES for d in storage.partitions(t)]
+    wh = wh or engine.current()
+    days = [d for t in RAW_TABLES for d in wh.partitions(t)]
     if not days:
         raise UserError(
-            f"the warehouse under {storage.paths.warehouse_dir()} has no raw rows: run `nbafs generate` "
-            f"(sample season) or `nbafs import PATH` first, or check NBAFS_DATA_DIR"
+            f"{wh.where()} has no raw rows: run `nbafs generate` (sample season) or `nbafs import PATH` "
+            f"first, or check {'NBAFS_GCP_PROJECT' if wh.name == 'bigquery' else 'NBAFS_DATA_DIR'}"
         )
     return min(days), max(days)
 
 
-def resolve_range(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+def resolve_range(start: dt.date | None, end: dt.date | None,
+                  wh: engine.Warehouse | None = None) -> tuple[dt.date, dt.date]:
     if start is None or end is None:
-        first, last = warehouse_range()
+        first, last = warehouse_range(wh)
         start = start or first
         end = end or last
     if start > end:
@@ -174,13 +163,16 @@ def run_local(
 ) -> TransformReport:
     """Run every step on DuckDB over the embedded warehouse; write all tables at the end."""
     t_start = time.perf_counter()
-    start, end = resolve_range(start, end)
+    wh = engine.current()
+    if wh.name != "duckdb":
+        raise UserError(f"run_local runs on the local warehouse; the active profile uses {wh.where()}")
+    start, end = resolve_range(start, end, wh)
     report = TransformReport(start, end, "local")
     params = {"start_date": start, "end_date": end}
 
-    checks.stored_column_problems(_readers())
-    _check_history(start)
-    con = storage.connect()
+    columns.check(column_reads(), warehouse=wh)
+    _check_history(start, wh)
+    con = wh.connect()
     try:
         checks.run_local(con, checks.input_checks(raw_inputs()), params)
         staged: list[tuple[Table, pa.Table]] = []
@@ -198,19 +190,10 @@ def run_local(
     t0 = time.perf_counter()
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     for table, data in staged:
-        storage.write_partitions(table, data, replace_dates=days)
+        wh.write_partitions(table, data, replace_dates=days)
     progress(f"{'written: ' + str(len(staged)) + ' tables, ' + str(len(days)) + ' game dates':<44} {'':>8}       {time.perf_counter() - t0:6.2f} s")
     report.seconds = time.perf_counter() - t_start
     return report
-
-
-def _readers() -> dict[str, dict[str, list[str]]]:
-    """``{table: {sql file: columns}}`` over every step."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for step in STEPS:
-        for fqn, cols in step.inputs().items():
-            out.setdefault(fqn, {})[step.display_path] = cols
-    return out
 
 
 def _compute(con: duckdb.DuckDBPyConnection, step: Step, start: dt.date, end: dt.date) -> pa.Table:
@@ -229,8 +212,12 @@ def _stage(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, start: 
     """
     staged, stored = f"staged__{table.name}", f"{table.dataset}.stored__{table.name}"
     con.register(staged, data)
-    # storage.connect() made a view over the partitions, or an empty table when there are none.
-    kind = "VIEW" if storage.partitions(table) else "TABLE"
+    # connect() made a view over the partitions, or an empty table when there are none.
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [table.dataset, table.name],
+    ).fetchone()[0]
+    kind = "VIEW" if kind == "VIEW" else "TABLE"
     con.execute(f"DROP VIEW IF EXISTS {stored}")
     con.execute(f"DROP TABLE IF EXISTS {stored}")
     con.execute(f"ALTER {kind} {table.fqn} RENAME TO stored__{table.name}")
@@ -241,12 +228,12 @@ def _stage(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, start: 
     )
 
 
-def _check_history(start: dt.date) -> None:
+def _check_history(start: dt.date, wh: engine.Warehouse) -> None:
     """The windows of ``start`` read this season's earlier summary rows: they must exist."""
     season = season_of(start)
-    have = set(storage.partitions(PLAYER_GAME_SUMMARY))
+    have = set(wh.partitions(PLAYER_GAME_SUMMARY))
     missing = [
-        d for d in storage.partitions(BDL_PLAYER_BOXSCORES)
+        d for d in wh.partitions(BDL_PLAYER_BOXSCORES)
         if d < start and season_of(d) == season and d not in have
     ]
     if missing:

@@ -24,6 +24,8 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
+from warehouse.columns import ColumnRead, declared_type
+from warehouse.engine_duckdb import to_duckdb
 from warehouse.schema import (
     ALL_TABLES,
     DUCKDB_TYPES,
@@ -89,28 +91,17 @@ def raw_inputs() -> dict[str, list[str]]:
     return {fqn: sorted(cols) for fqn, cols in merged.items()}
 
 
-def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
-    """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL."""
+def column_reads() -> list[ColumnRead]:
+    """Every (table, column) the steps' SQL reads, with its declared type and the file that reads it.
 
-    def bind(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Parameter):
-            name = node.name
-            if name not in params:
-                raise KeyError(f"SQL parameter @{name} has no value; known: {', '.join(params)}")
-            return _literal(params[name])
-        return node
-
-    return expression.copy().transform(bind).sql(dialect="duckdb")
-
-
-def _literal(value: object) -> exp.Expression:
-    if isinstance(value, dt.date):
-        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
-    if isinstance(value, str):
-        return exp.Literal.string(value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
-    raise TypeError(f"cannot bind a SQL parameter of type {type(value).__name__}")
+    What the schema check (``warehouse.columns.check``) verifies before a transform or backfill runs.
+    """
+    reads = []
+    for step in STEPS:
+        for fqn, columns in step.inputs().items():
+            for col in columns:
+                reads.append(ColumnRead(fqn, col, declared_type(fqn, col) or "?", step.display_path))
+    return reads
 
 
 @functools.cache

@@ -73,16 +73,21 @@ def write_partitions(
     return data.num_rows
 
 
-def read_table(table: Table, start: dt.date | None = None, end: dt.date | None = None) -> pa.Table:
-    """All rows of a table (optionally game dates start..end inclusive) as Arrow."""
+def read_table(
+    table: Table, start: dt.date | None = None, end: dt.date | None = None, columns: list[str] | None = None,
+) -> pa.Table:
+    """All rows of a table (optionally game dates start..end inclusive, only ``columns``) as Arrow."""
+    schema = table.arrow_schema()
+    if columns is not None:
+        schema = pa.schema([schema.field(table.column(c).name) for c in columns])
     files = [
         partition_path(table, d)
         for d in partitions(table)
         if (start is None or d >= start) and (end is None or d <= end)
     ]
     if not files:
-        return table.arrow_schema().empty_table()
-    return pa.concat_tables([pq.read_table(f).cast(table.arrow_schema()) for f in files])
+        return schema.empty_table()
+    return pa.concat_tables([pq.read_table(f, columns=columns).cast(schema) for f in files])
 
 
 def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,157 @@
+"""The local engine: DuckDB over the parquet warehouse of NBAFS_DATA_DIR (``warehouse.storage``).
+
+BigQuery SQL is transpiled with sqlglot and its ``@name`` parameters bound as literals
+(``to_duckdb``); each query runs on a fresh in-memory connection whose views read the
+partition files. Reads, writes and partition lists work on the files directly, and
+the column check and the batch engine's plan read only the parquet footers
+(``warehouse.footers``), so nothing here costs more than the files it must open.
+Tables need no creating: a table is its folder of partitions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import glob as globlib
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from nbafs import paths
+from warehouse import footers, storage
+from warehouse.engine import DayCounts, Params, QueryError, Stored, Warehouse
+from warehouse.schema import Table
+
+
+class DuckDBWarehouse(Warehouse):
+    name = "duckdb"
+    unit = "partition file"
+
+    def where(self) -> str:
+        return f"the local warehouse under {paths.warehouse_dir()}"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with every declared table as a view ``dataset.table`` (local engine only)."""
+        return storage.connect()
+
+    def query(self, sql: str, params: Params = None) -> pa.Table:
+        statements = _parse(sql)
+        return self._run([to_duckdb(s, dict(params or {})) for s in statements])
+
+    def query_duckdb(self, sql: str) -> pa.Table:
+        """Run DuckDB SQL as it is (``nbafs query --dialect duckdb``)."""
+        return self._run([sql])
+
+    def _run(self, statements: list[str]) -> pa.Table:
+        con = self.connect()
+        try:
+            result = pa.table({})
+            for sql in statements:
+                rel = con.sql(sql)  # None for statements that return no rows
+                result = rel.to_arrow_table() if rel is not None else pa.table({})
+            return result
+        except duckdb.Error as exc:
+            raise QueryError(f"the query failed on {self.where()}: {exc}", str(exc)) from None
+        finally:
+            con.close()
+
+    def read(self, table, start=None, end=None, columns=None) -> pa.Table:
+        return storage.read_table(table, start, end, columns=columns)
+
+    def write_partitions(self, table, data, replace_dates=None) -> int:
+        return storage.write_partitions(table, data, replace_dates)
+
+    def partitions(self, table) -> list[dt.date]:
+        return storage.partitions(table)
+
+    def stored_columns(self, tables: Iterable[Table], start=None, end=None) -> dict[str, list[Stored]]:
+        return {t.fqn: footer_schemas(storage.table_glob(t), start, end) for t in tables}
+
+    def event_day_counts(self, table, column, start, end_excl) -> DayCounts | None:
+        return footer_day_counts(storage.table_glob(table), column, start, end_excl)
+
+
+# --- parquet footers (also for Feast FileSources outside the warehouse) -----------------------
+
+
+def footer_schemas(pattern: str, start: dt.date | None = None, end: dt.date | None = None) -> list[Stored]:
+    """The schema of every parquet file matching ``pattern`` (partitions of start..end when named by date)."""
+    out = []
+    for f in sorted(Path(p) for p in globlib.glob(pattern)):
+        try:
+            day = dt.date.fromisoformat(f.stem)
+        except ValueError:
+            day = None
+        if day is not None and ((start and day < start) or (end and day > end)):
+            continue
+        out.append(Stored(str(f), footers.footer(f).schema))
+    return out
+
+
+def footer_day_counts(pattern: str, column: str, start: dt.datetime, end_excl: dt.datetime) -> DayCounts | None:
+    """Rows per UTC day from the footers: a file's rows count on the day of its earliest event in the window.
+
+    None when a file has no min/max statistics for ``column`` (then the caller reads the timestamps).
+    """
+    days: dict[dt.date, int] = {}
+    spans = []
+    for f in footers.footers(pattern):
+        if not f.num_rows:
+            continue
+        span = f.time_range(column)
+        if span is None:
+            return None
+        lo, hi = span
+        if hi < start or lo >= end_excl:
+            continue
+        spans.append(span)
+        day = max(lo, start).date()
+        days[day] = days.get(day, 0) + f.num_rows
+    return DayCounts(days, spans)
+
+
+# --- BigQuery SQL on DuckDB ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(sql: str) -> tuple[exp.Expression, ...]:
+    try:
+        return tuple(s for s in sqlglot.parse(sql, read="bigquery") if s is not None)
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"the query is not valid BigQuery SQL: {exc}", str(exc)) from None
+
+
+def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
+    """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL."""
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Parameter):
+            name = node.name
+            if name not in params:
+                raise KeyError(f"SQL parameter @{name} has no value; known: {', '.join(params) or 'none'}")
+            return _literal(params[name])
+        return node
+
+    return expression.copy().transform(bind).sql(dialect="duckdb")
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"SQL parameter {value!r}: a TIMESTAMP needs a time zone (use UTC)")
+        text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMPTZ", dialect="duckdb"))
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value)
+    if isinstance(value, (list, tuple)):
+        return exp.Array(expressions=[_literal(v) for v in value])
+    raise TypeError(f"cannot bind a SQL parameter of type {type(value).__name__}")
