@@ -5,7 +5,7 @@ usage_spike_score (the feature that was silently 0 for months).
     nbafs verify --start 2025-11-13 --end 2026-01-30
     nbafs verify --json                            the same figures for machines
 
-For each game date, read from the local warehouse (NBAFS_DATA_DIR):
+For each game date, read from the active profile's warehouse (one query, DuckDB or BigQuery):
 
     box rows       nba_analytics.player_game_summary rows; played: those with minutes > 0
     usage %        share of played player-games with a usage_rate (must be 100)
@@ -30,44 +30,44 @@ import sys
 
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date
-from warehouse import storage
+from warehouse import engine
 
 PER_DATE_SQL = """
 WITH
 box AS (
   SELECT game_date,
          COUNT(*) AS box_rows,
-         COUNT_IF(minutes > 0) AS played,
-         COUNT_IF(minutes > 0 AND usage_rate IS NOT NULL) AS played_with_usage
+         COUNTIF(minutes > 0) AS played,
+         COUNTIF(minutes > 0 AND usage_rate IS NOT NULL) AS played_with_usage
   FROM nba_analytics.player_game_summary
-  WHERE game_date BETWEEN $start AND $end
+  WHERE game_date BETWEEN @start AND @end
   GROUP BY game_date
 ),
 ctx AS (
   SELECT game_date,
          COUNT(*) AS context_rows,
-         COUNT_IF(games_played_season > 0) AS with_history,
-         COUNT_IF(games_played_season > 0 AND avg_usage_rate_last_7_games IS NOT NULL) AS with_history_and_usage
+         COUNTIF(games_played_season > 0) AS with_history,
+         COUNTIF(games_played_season > 0 AND avg_usage_rate_last_7_games IS NOT NULL) AS with_history_and_usage
   FROM nba_analytics.upcoming_player_game_context
-  WHERE game_date BETWEEN $start AND $end
+  WHERE game_date BETWEEN @start AND @end
   GROUP BY game_date
 ),
 pcf AS (
   SELECT f.game_date,
          COUNT(*) AS composite_rows,
          AVG(f.usage_spike_score) AS spike_mean,
-         COUNT_IF(f.usage_spike_score IS NOT NULL AND f.usage_spike_score <> 0) AS spike_nonzero,
-         COUNT_IF(f.usage_spike_score IS NULL) AS spike_null,
-         COUNT_IF(f.usage_spike_score IS NULL AND f.season_usage_rate > 0
+         COUNTIF(f.usage_spike_score IS NOT NULL AND f.usage_spike_score <> 0) AS spike_nonzero,
+         COUNTIF(f.usage_spike_score IS NULL) AS spike_null,
+         COUNTIF(f.usage_spike_score IS NULL AND f.season_usage_rate > 0
                   AND c.avg_usage_rate_last_7_games IS NOT NULL) AS spike_null_with_inputs
   FROM nba_precompute.player_composite_factors AS f
   LEFT JOIN nba_analytics.upcoming_player_game_context AS c
     ON c.game_id = f.game_id AND c.player_lookup = f.player_lookup
-  WHERE f.game_date BETWEEN $start AND $end
+  WHERE f.game_date BETWEEN @start AND @end
   GROUP BY f.game_date
 ),
 dates AS (
-  SELECT game_date FROM box UNION SELECT game_date FROM ctx UNION SELECT game_date FROM pcf
+  SELECT game_date FROM box UNION DISTINCT SELECT game_date FROM ctx UNION DISTINCT SELECT game_date FROM pcf
 )
 SELECT dates.game_date,
        COALESCE(box_rows, 0) AS box_rows, COALESCE(played, 0) AS played,
@@ -117,18 +117,11 @@ def verify(start: dt.date | None = None, end: dt.date | None = None) -> list[dic
     with_history, avg_usage_last_7_pct, composite_rows, spike_mean, spike_nonzero,
     spike_null, problems (list of sentences; empty when the date passes).
     """
-    con = storage.connect()
-    try:
-        rows = con.execute(
-            PER_DATE_SQL.replace("$start", "?").replace("$end", "?"),
-            [start or dt.date.min, end or dt.date.max] * 3,
-        ).fetchall()
-        names = [d[0] for d in con.description]
-    finally:
-        con.close()
+    rows = engine.current().query(
+        PER_DATE_SQL, {"start": start or dt.date(1, 1, 1), "end": end or dt.date(9999, 12, 31)}
+    ).to_pylist()
     out = []
-    for values in rows:
-        r = dict(zip(names, values))
+    for r in sorted(rows, key=lambda r: r["game_date"]):
         out.append({
             "game_date": r["game_date"].isoformat(),
             "box_rows": r["box_rows"],
@@ -190,8 +183,9 @@ def run(args: argparse.Namespace) -> int:
     results = verify(args.start, args.end)
     if not results:
         raise UserError(
-            f"no derived rows for {args.start or 'the first date'} .. {args.end or 'the last date'} under "
-            f"{storage.paths.warehouse_dir()}: run `nbafs transform` first (or check NBAFS_DATA_DIR)"
+            f"no derived rows for {args.start or 'the first date'} .. {args.end or 'the last date'} in "
+            f"{engine.current().where()}: run `nbafs transform` first (or check NBAFS_DATA_DIR, or "
+            f"NBAFS_GCP_PROJECT in the prod profile)"
         )
     if args.json:
         print(json.dumps(results, indent=1))

@@ -16,47 +16,38 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pyarrow as pa
+
+KEYS = ["player_lookup", "game_id"]
+
+CLOSING_SQL = """
+SELECT c.game_id, c.player_lookup, MAX_BY(c.points_line, c.snapshot_at) AS closing_line
+FROM nba_analytics.player_points_line_consensus AS c
+JOIN nba_raw.schedule AS s ON s.game_id = c.game_id
+WHERE c.snapshot_at <= COALESCE(
+  s.tipoff_at, TIMESTAMP_ADD(TIMESTAMP(DATE_ADD(s.game_date, INTERVAL 1 DAY)), INTERVAL 6 HOUR))
+GROUP BY c.game_id, c.player_lookup
+"""
 
 
 def closing_lines(rows: pd.DataFrame) -> pd.Series:
-    """The closing consensus line per row (``player_lookup``, ``game_id``); NaN when none."""
-    from warehouse import storage
+    """The closing consensus line per row (``player_lookup``, ``game_id``), joined on those keys; NaN when none."""
+    from warehouse import engine
 
-    con = storage.connect()
-    try:
-        con.register("__rows", pa.table({
-            "__i": pa.array(range(len(rows)), pa.int64()),
-            "player_lookup": pa.array(rows["player_lookup"].astype(str).tolist(), pa.string()),
-            "game_id": pa.array(rows["game_id"].astype(str).tolist(), pa.string()),
-        }))
-        got = con.sql("""
-            WITH closing AS (
-              SELECT c.game_id, c.player_lookup,
-                     arg_max(c.points_line, c.snapshot_at) AS closing_line
-              FROM nba_analytics.player_points_line_consensus c
-              JOIN nba_raw.schedule s USING (game_id)
-              WHERE c.snapshot_at <= COALESCE(s.tipoff_at, (s.game_date + 1)::TIMESTAMP + INTERVAL 6 HOUR)
-              GROUP BY c.game_id, c.player_lookup
-            )
-            SELECT r.__i, closing.closing_line
-            FROM __rows r LEFT JOIN closing USING (game_id, player_lookup)
-            ORDER BY r.__i
-        """).df()
-    finally:
-        con.close()
-    return pd.Series(got["closing_line"].to_numpy(dtype=float), index=rows.index, name="closing_line")
+    found = engine.current().query(CLOSING_SQL).to_pandas()
+    return pd.Series(_attach(rows, found, "closing_line").to_numpy(dtype=float), index=rows.index, name="closing_line")
 
 
 def slate_outcomes(day: dt.date) -> pd.DataFrame:
     """player_lookup, game_id, points, minutes for every box score row of ``day``."""
-    from warehouse import storage
+    from warehouse import engine
+    from warehouse.schema import PLAYER_GAME_SUMMARY
 
-    con = storage.connect()
-    try:
-        return con.execute(
-            "SELECT player_lookup, game_id, points, minutes FROM nba_analytics.player_game_summary WHERE game_date = ?",
-            [day],
-        ).df()
-    finally:
-        con.close()
+    table = engine.current().read(PLAYER_GAME_SUMMARY, day, day, columns=["player_lookup", "game_id", "points", "minutes"])
+    return table.to_pandas()
+
+
+def _attach(rows: pd.DataFrame, found: pd.DataFrame, column: str) -> pd.Series:
+    """``found[column]`` for each row of ``rows``, by (player_lookup, game_id), never by position."""
+    wanted = pd.DataFrame({k: rows[k].astype(str).to_numpy() for k in KEYS})
+    found = found.astype({k: str for k in KEYS})
+    return wanted.merge(found[[*KEYS, column]], on=KEYS, how="left", validate="many_to_one")[column]

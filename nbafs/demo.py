@@ -110,10 +110,10 @@ def _rows_note(out) -> str:
 
 
 def game_dates() -> list[dt.date]:
-    from warehouse import storage
+    from warehouse import engine
+    from warehouse.schema import SCHEDULE
 
-    con = storage.connect()
-    return [r[0] for r in con.execute("SELECT DISTINCT game_date FROM nba_raw.schedule ORDER BY 1").fetchall()]
+    return engine.current().partitions(SCHEDULE)
 
 
 def choose_predict_date(dates: list[dt.date], requested: dt.date | None) -> dt.date:
@@ -315,15 +315,16 @@ def _materialize_to(day: dt.date) -> str:
 
 def _charts(result: DemoResult) -> str:
     from model import artifacts, charts
-    from warehouse import storage
+    from warehouse import engine
+    from warehouse.schema import PLAYER_COMPOSITE_FACTORS
 
     ev = artifacts.eval_predictions()
     slate_rows = result.outcome["table"] if result.outcome else None
     out = [charts.predicted_vs_actual(ev, slate_rows, title=f"Predicted vs actual points (evaluation dates and the {result.predict_date} slate)")]
     out.append(charts.feature_importance(result.train_metrics["permutation_importance"]))
-    factors = storage.connect().execute(
-        "SELECT player_lookup, game_date, usage_spike_score, season_usage_rate "
-        "FROM nba_precompute.player_composite_factors WHERE game_date <= ?", [result.predict_date]).df()
+    factors = engine.current().read(
+        PLAYER_COMPOSITE_FACTORS, end=result.predict_date,
+        columns=["player_lookup", "game_date", "usage_spike_score", "season_usage_rate"]).to_pandas()
     out.append(charts.usage_spike_over_season(factors))
     result.charts = out
     return f"{len(out)} PNGs in {paths.reports_dir()}"

@@ -130,13 +130,13 @@ class StalenessReport:
 def slate_players(day: dt.date) -> pd.DataFrame:
     """The players of ``day``'s games: one row each, from upcoming_player_game_context.
 
-    Reads the table's partition of that date only (``warehouse.storage.read_table``).
+    Reads the table's partition of that date only, through the active profile's warehouse.
     """
-    from warehouse import storage
+    from warehouse import engine
     from warehouse.schema import UPCOMING_PLAYER_GAME_CONTEXT
 
-    table = storage.read_table(UPCOMING_PLAYER_GAME_CONTEXT, start=day, end=day)
-    frame = table.select(list(ID_COLUMNS)).to_pandas()
+    table = engine.current().read(UPCOMING_PLAYER_GAME_CONTEXT, start=day, end=day, columns=list(ID_COLUMNS))
+    frame = table.to_pandas()
     frame = frame.sort_values(["game_id", "team_abbr", "player_lookup"], kind="stable")
     return frame.drop_duplicates("player_lookup").reset_index(drop=True)
 

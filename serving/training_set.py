@@ -26,8 +26,10 @@ How the values are found (Python API: ``build_training_set``):
   ``points_avg_last_5_minus_line`` is what a prediction at that time would have computed.
 - Feast returns a service's features grouped by view; the columns are reordered to the
   declared order here.
-- The label comes from ``nba_analytics.player_game_summary`` for that exact game (a
-  NULL label stays NULL: the source lost the points of a few rows).
+- The label comes from ``nba_analytics.player_game_summary`` for that exact game, joined
+  on (player_lookup, game_id) (a NULL label stays NULL: the source lost the points of a
+  few rows). Entity rows and labels are read through the active profile's warehouse
+  (``warehouse.engine``: DuckDB locally, BigQuery in prod).
 
 Every input row gives one output row, in input order; duplicated input rows stay
 duplicated. Results are attached to the entity rows by an explicit row key
@@ -77,31 +79,29 @@ def output_columns() -> list[str]:
 
 def entity_rows_for_range(start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Every played player-game (minutes > 0) with game_date in start..end (inclusive; None
-    = unbounded), from the local warehouse's ``nba_analytics.player_game_summary``.
+    = unbounded), from the warehouse's ``nba_analytics.player_game_summary``.
 
     Columns player_lookup, game_id, game_date, event_timestamp (noon US/Eastern on the
     game date, UTC), sorted by game_date, game_id, player_lookup.
     """
-    from warehouse import storage
+    from warehouse import engine
+    from warehouse.schema import PLAYER_GAME_SUMMARY
 
-    con = storage.connect()
-    try:
-        where = ["minutes > 0"]
-        params: list[Any] = []
-        if start is not None:
-            where.append("game_date >= ?")
-            params.append(start)
-        if end is not None:
-            where.append("game_date <= ?")
-            params.append(end)
-        df = con.execute(
-            "SELECT player_lookup, game_id, game_date FROM nba_analytics.player_game_summary "
-            f"WHERE {' AND '.join(where)} ORDER BY game_date, game_id, player_lookup",
-            params,
-        ).df()
-    finally:
-        con.close()
+    where = ["minutes > 0"]
+    params: dict[str, Any] = {}
+    if start is not None:
+        where.append("game_date >= @start")
+        params["start"] = start
+    if end is not None:
+        where.append("game_date <= @end")
+        params["end"] = end
+    table = engine.current().query(
+        f"SELECT player_lookup, game_id, game_date FROM {PLAYER_GAME_SUMMARY.fqn} WHERE {' AND '.join(where)}",
+        params,
+    )
+    df = table.to_pandas()
     df["game_date"] = pd.to_datetime(df["game_date"]).dt.date
+    df = df.sort_values(["game_date", "game_id", "player_lookup"], kind="stable").reset_index(drop=True)
     return with_event_timestamps(df)
 
 
@@ -221,28 +221,20 @@ def build_training_set(entity_rows: pd.DataFrame, store=None, with_label: bool =
 
 
 def labels(rows: pd.DataFrame) -> pd.Series:
-    """Points scored by each row's player in its game (nullable Int64; NULL when unknown)."""
-    from warehouse import storage
+    """Points scored by each row's player in its game (nullable Int64; NULL when unknown).
 
-    if profile.active() != "local":
-        raise UserError(
-            "labels are read from the local warehouse; in the prod profile join "
-            "nba_analytics.player_game_summary.points in BigQuery, or call build_training_set(with_label=False)."
-        )
-    con = storage.connect()
-    try:
-        con.register("__rows", pa.table({
-            "__i": pa.array(range(len(rows)), pa.int64()),
-            "player_lookup": pa.array(rows["player_lookup"].astype("string"), pa.string()),
-            "game_id": pa.array(rows["game_id"].astype("string"), pa.string()),
-        }))
-        got = con.sql(
-            "SELECT r.__i, s.points FROM __rows r LEFT JOIN nba_analytics.player_game_summary s "
-            "ON s.player_lookup = r.player_lookup AND s.game_id = r.game_id ORDER BY r.__i"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return pd.Series(got.column("points").to_pandas(types_mapper=_NULLABLE.get), index=rows.index, name=LABEL)
+    Joined on (player_lookup, game_id), never by position.
+    """
+    from warehouse import engine
+    from warehouse.schema import PLAYER_GAME_SUMMARY
+
+    keys = ["player_lookup", "game_id"]
+    got = engine.current().read(PLAYER_GAME_SUMMARY, columns=[*keys, LABEL])
+    found = got.to_pandas(types_mapper=_NULLABLE.get)
+    wanted = pd.DataFrame({k: rows[k].astype("string").to_numpy() for k in keys})
+    found = found.astype({k: "string" for k in keys})
+    merged = wanted.merge(found, on=keys, how="left", validate="many_to_one")
+    return pd.Series(merged[LABEL].to_numpy(), index=rows.index, name=LABEL, dtype=pd.Int64Dtype())
 
 
 # --- command line ---------------------------------------------------------------------------

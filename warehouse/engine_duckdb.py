@@ -52,7 +52,7 @@ class DuckDBWarehouse(Warehouse):
             for sql in statements:
                 rel = con.sql(sql)  # None for statements that return no rows
                 result = rel.to_arrow_table() if rel is not None else pa.table({})
-            return result
+            return _as_bigquery_types(result)
         except duckdb.Error as exc:
             raise QueryError(f"the query failed on {self.where()}: {exc}", str(exc)) from None
         finally:
@@ -72,6 +72,15 @@ class DuckDBWarehouse(Warehouse):
 
     def event_day_counts(self, table, column, start, end_excl) -> DayCounts | None:
         return footer_day_counts(storage.table_glob(table), column, start, end_excl)
+
+
+def _as_bigquery_types(table: pa.Table) -> pa.Table:
+    """DuckDB's HUGEINT (COUNT_IF, SUM of integers) as INT64, the type BigQuery returns for them."""
+    hugeint = pa.decimal128(38, 0)
+    for i, field in enumerate(table.schema):
+        if field.type == hugeint:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table
 
 
 # --- parquet footers (also for Feast FileSources outside the warehouse) -----------------------

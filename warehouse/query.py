@@ -1,17 +1,22 @@
-"""Run any SQL on the local warehouse (DuckDB over the parquet tables of NBAFS_DATA_DIR).
+"""Run any SQL on the warehouse of the active profile (DuckDB over NBAFS_DATA_DIR, or BigQuery).
 
     nbafs query "SELECT game_date, COUNT(*) FROM nba_analytics.player_game_summary GROUP BY 1 ORDER BY 1"
     nbafs query --format csv "SELECT * FROM nba_precompute.player_composite_factors" > factors.csv
     nbafs query --format json "SELECT * FROM nba_raw.schedule LIMIT 3"
-    nbafs query --dialect bigquery "SELECT SAFE_DIVIDE(1, 0)"     paste production SQL as is
+    nbafs query --dialect duckdb "SELECT arg_max(points, game_date) FROM nba_raw.bdl_player_boxscores"
     echo "SELECT 1" | nbafs query -
+    NBAFS_PROFILE=prod nbafs query "SELECT COUNT(*) FROM nba_raw.schedule"     on BigQuery
+
+The SQL is BigQuery's (the production truth): with NBAFS_PROFILE=prod it runs on
+BigQuery as written, locally it is transpiled to DuckDB with sqlglot. --dialect duckdb
+sends DuckDB SQL as it is to the local warehouse (local profile only).
 
 Tables are named as in BigQuery: nba_raw.bdl_player_boxscores, nba_raw.team_boxscores,
 nba_raw.schedule, nba_raw.odds_api_player_points_props,
 nba_analytics.player_game_summary, nba_analytics.player_points_line_consensus,
 nba_analytics.upcoming_player_game_context, nba_precompute.player_composite_factors
-(`nbafs schema --markdown` lists their columns). The warehouse is read-only here: the
-views read the parquet partitions, and nothing is written back.
+(`nbafs schema --markdown` lists their columns). Locally the warehouse is read-only
+here: the views read the parquet partitions, and nothing is written back.
 
 --format table (default) prints at most --max-rows rows and says how many there were;
 csv and json print every row (json: one array of objects, dates and times in ISO 8601).
@@ -24,44 +29,43 @@ import json
 import math
 import sys
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
-import sqlglot
 
 from nbafs.errors import UserError
-from warehouse import storage
+from warehouse import engine
 from warehouse.schema import ALL_TABLES
 
 FORMATS = ("table", "csv", "json")
+DIALECTS = ("bigquery", "duckdb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sql", metavar="SQL", help="the query; '-' reads it from standard input")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument(
-        "--dialect", choices=("duckdb", "bigquery"), default="duckdb",
-        help="dialect of SQL: bigquery SQL is transpiled to DuckDB with sqlglot (default: duckdb)",
+        "--dialect", choices=DIALECTS, default="bigquery",
+        help="bigquery (default): BigQuery SQL, transpiled to DuckDB locally; duckdb: DuckDB SQL as it is "
+             "(local profile only)",
     )
     parser.add_argument("--max-rows", type=int, default=100, help="rows shown by --format table (default: 100)")
 
 
-def query(sql: str, dialect: str = "duckdb") -> pa.Table:
-    """Run ``sql`` on a fresh connection to the local warehouse and return the rows (Arrow)."""
-    if dialect == "bigquery":
-        try:
-            sql = ";\n".join(sqlglot.transpile(sql, read="bigquery", write="duckdb"))
-        except sqlglot.errors.ParseError as exc:
-            raise UserError(f"the query is not valid BigQuery SQL: {exc}") from None
-    con = storage.connect()
+def query(sql: str, dialect: str = "bigquery") -> pa.Table:
+    """Run ``sql`` on the active profile's warehouse and return the rows (Arrow)."""
+    wh = engine.current()
     try:
-        rel = con.sql(sql)  # None for statements that return no rows
-        return rel.to_arrow_table() if rel is not None else pa.table({})
-    except duckdb.Error as exc:
+        if dialect == "duckdb":
+            if wh.name != "duckdb":
+                raise UserError(
+                    f"--dialect duckdb runs DuckDB SQL on the local warehouse only; the prod profile queries "
+                    f"{wh.where()}: write the query in BigQuery SQL and drop --dialect duckdb."
+                )
+            return wh.query_duckdb(sql)
+        return wh.query(sql)
+    except engine.QueryError as exc:
         tables = ", ".join(t.fqn for t in ALL_TABLES)
-        raise UserError(f"the query failed on the local warehouse: {exc}\nTables: {tables}") from None
-    finally:
-        con.close()
+        raise UserError(f"{exc}\nTables: {tables}") from None
 
 
 def render(result: pa.Table, fmt: str, max_rows: int = 100) -> str:

@@ -43,7 +43,7 @@ import pandas as pd
 
 from nbafs import timeline
 from nbafs.errors import UserError
-from warehouse import sample_boxscores, sample_league, sample_lines, sample_schedule, storage
+from warehouse import engine, sample_boxscores, sample_league, sample_lines, sample_schedule
 from warehouse.schema import BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, RAW_TABLES, SCHEDULE, TEAM_BOXSCORES
 from warehouse.validate import conform
 
@@ -112,10 +112,11 @@ def generate(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_pe
         for fqn, df in frames.items()
     }  # validate everything before writing anything
     written = {}
+    wh = engine.current()
     for fqn, data in conformed.items():
         table = tables[fqn]
-        stale = [d for d in storage.partitions(table) if timeline.season_of(d) == season]
-        written[fqn] = storage.write_partitions(table, data, replace_dates=stale)
+        stale = [d for d in wh.partitions(table) if timeline.season_of(d) == season]
+        written[fqn] = wh.write_partitions(table, data, replace_dates=stale)
     return written
 
 
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     written = generate(args.season, args.seed, args.teams, args.games_per_team)
     for fqn, rows in written.items():
         print(f"  {fqn:<40} {rows:>8,} rows")
-    days = storage.partitions(SCHEDULE)
+    days = engine.current().partitions(SCHEDULE)
     season_days = [d for d in days if timeline.season_of(d) == args.season]
     print(f"done in {time.perf_counter() - started:.1f}s: {len(season_days)} game days, "
           f"{season_days[0]} .. {season_days[-1]}")

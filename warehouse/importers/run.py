@@ -10,7 +10,7 @@ A run has two phases:
    conform``) here. Any problem stops the run before the first write: a bad file writes
    nothing, and neither do the good files beside it.
 2. Write. Each table's rows replace the game-date partitions the files own
-   (``warehouse.storage.write_partitions``), so importing the same files again gives
+   (``Warehouse.write_partitions`` of the active engine), so importing the same files again gives
    the same tables.
 
 Files named on the command line must match a format; files found in a folder that match
@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nbafs.errors import UserError
-from warehouse import schema, storage
+from warehouse import engine, schema
 from warehouse.importers import detect
 from warehouse.importers.common import NOTHING_WRITTEN, FileReport, ImportError_, Progress, read_rows
 from warehouse.schema import Table
@@ -105,7 +105,7 @@ class ImportRun:
         return pa.concat_tables([p.data for p in parts]).to_pandas()
 
     def existing(self, table: Table) -> pd.DataFrame:
-        return storage.read_table(table).to_pandas()
+        return engine.current().read(table).to_pandas()
 
     # -- the schedule ----------------------------------------------------------------
     def set_schedule(self, games: pd.DataFrame, replace_dates: Iterable[dt.date], source: Path) -> None:
@@ -160,9 +160,10 @@ class ImportRun:
                        self._schedule_dates, self._schedule_sources[-1])
         plan = {fqn: self._combine(self._tables[fqn], parts) for fqn, parts in self._staged.items()}
         written = {}
+        wh = engine.current()
         for fqn, (data, dates) in plan.items():
             table = self._tables[fqn]
-            storage.write_partitions(table, data, replace_dates=dates)
+            wh.write_partitions(table, data, replace_dates=dates)
             days = sorted(set(data.column(table.partition_by).to_pylist()))
             written[fqn] = TableWrite(data.num_rows, len(days), days[0] if days else None, days[-1] if days else None)
         return written
@@ -172,7 +173,7 @@ class ImportRun:
         tables = [p.data for p in parts]
         keepers = [p.keep_existing for p in parts if p.keep_existing is not None]
         if keepers and dates:
-            old = storage.read_table(table, min(dates), max(dates)).to_pandas()
+            old = engine.current().read(table, min(dates), max(dates)).to_pandas()
             old = old[pd.to_datetime(old[table.partition_by]).dt.date.isin(dates)]
             for keep in keepers:
                 old = old[keep(old)]
