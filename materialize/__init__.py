@@ -4,8 +4,9 @@
                   time order, gates before each write, checkpoints, monotonic writes
 - ``gates``       quality gates from feature_repo/catalog.py, judged per game date
 - ``preflight``   every column the SQL and the feature views read exists, typed (also on apply)
-- ``checkpoint``  per-view resume points under NBAFS_DATA_DIR/checkpoints/
-- ``lock``        one writer per store (NBAFS_DATA_DIR/locks/store.lock)
+- ``checkpoint``  per-view resume points (files under NBAFS_DATA_DIR/checkpoints/, or GCS objects)
+- ``lock``        one writer per store (flock on NBAFS_DATA_DIR/locks/store.lock, or a GCS lease)
+- ``state``       picks the checkpoints' and the lock's place from the profile
 - ``progress``    one display: rich bars on a terminal, plain lines elsewhere
 - ``backfill``    ``nbafs backfill``: preflight, transform, materialize, verify, report
 - ``report``      the backfill report: screen table, JSON, HTML with per-date charts

@@ -23,7 +23,7 @@ Event-time window: game dates START..END become the events from 00:00 UTC on STA
 
 Resume: if a run is killed (Ctrl-C, kill -9, a failing gate), run the same command
 again. The transformations are idempotent and rerun; materialization picks up after the
-last chunk it wrote (checkpoints/ under the data dir) and ends with the same online
+last chunk it wrote (its checkpoints: materialize/state.py) and ends with the same online
 store as an uninterrupted run. A completed backfill run again is rewritten, with the
 same result.
 
@@ -43,7 +43,7 @@ import sys
 import time
 import warnings
 
-from materialize import lock, preflight, progress
+from materialize import preflight, progress, state
 from materialize import report as report_mod
 from materialize.report import BackfillReport, PhaseReport
 from nbafs import paths, timeline
@@ -108,7 +108,7 @@ def backfill(
     with (_Borrowed(outer) if outer else display):
         # A run refused by the lock (StoreBusyError) leaves no report: it did nothing, and
         # the report files belong to the run holding the lock.
-        with lock.store_lock(f"nbafs backfill {start}..{end}", wait=wait, say=display.line):
+        with state.open().lock(f"nbafs backfill {start}..{end}", wait=wait, say=display.line):
             try:
                 _preflight(display, rep)
                 if transform:
@@ -160,7 +160,7 @@ def _preflight(display, rep: BackfillReport) -> None:
     with _timed(display, rep, "preflight") as ph:
         result = preflight.run()
         ph.detail = (f"{result.reads_checked} column reads over {len(result.tables_checked)} tables, "
-                     f"{result.files_checked} partition files")
+                     f"{result.checked}")
         if result.skipped:
             ph.detail += f"; {len(result.skipped)} tables not written yet"
         rep.preflight = {"tables": result.tables_checked, "files": result.files_checked,
@@ -182,7 +182,6 @@ def _transform(display, rep: BackfillReport, start: dt.date, end: dt.date) -> No
 
 
 def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime) -> None:
-    from materialize.checkpoint import CheckpointStore
     from nbafs.profile import feature_store
 
     with _timed(display, rep, "setup") as ph:
@@ -203,7 +202,7 @@ def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime)
                 store.materialize(start_date=lo, end_date=hi)
         finally:
             summary = getattr(engine, "last_run", None)
-            checkpoints = CheckpointStore(store.project)
+            checkpoints = state.open(store.project).checkpoints
             for view in (summary.views if summary else {}):
                 cp = checkpoints.load_with_dates(view)
                 if cp is None:

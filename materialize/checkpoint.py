@@ -1,24 +1,30 @@
 """Checkpoints: how far a materialization of one feature view got, so a killed run resumes.
 
-One small JSON file per feature view, ``NBAFS_DATA_DIR/checkpoints/<project>/<view>.json``,
-rewritten atomically (temp file, rename) *after* each chunk's online write has
-committed. A run killed at any moment therefore finds, at worst, a checkpoint one
-chunk behind what was written; that chunk is written again with the very same values
-and event timestamps, which the online store accepts as an identical overwrite. So a
-resumed run ends with the same online store as an uninterrupted one.
+A checkpoint is saved *after* each chunk's online write has committed. A run killed at
+any moment therefore finds, at worst, a checkpoint one chunk behind what was written;
+that chunk is written again with the very same values and event timestamps, which the
+online store accepts as an identical overwrite (or skips as not newer). So a resumed
+run ends with the same online store as an uninterrupted one.
 
 A checkpoint belongs to one *run*: the view's definition, the window start and end.
 Starting the same run again resumes after ``done_through``; starting a different run
 (another window, a changed view) starts from the window start. A *completed* run is
-not skipped when started again: it is rewritten (see ``begin``).
+not skipped when started again: it is rewritten (see ``CheckpointStore.begin``). The
+per-date quality-gate figures of the chunks already written are kept too, and a resumed
+run reloads them: the report of a resumed run still covers every date.
 
-The per-date quality-gate figures of the chunks already written go to
-``<view>.dates.jsonl`` beside it (appended, one line per date, so saving stays O(chunk)),
-and a resumed run reloads them: the report of a resumed run still covers every date.
+One interface, ``CheckpointStore``, two places (``materialize/state.py`` picks one by profile):
 
-Durability: the guarantee is against the process dying at any instant (``kill -9``,
-OOM, Ctrl-C), which the atomic rename covers. No fsync: after a power loss the
-checkpoint could otherwise outlive the online store's last commits and skip them.
+- ``FileCheckpointStore`` (local): ``NBAFS_DATA_DIR/checkpoints/<project>/<view>.json``,
+  rewritten atomically (temp file, rename), and ``<view>.dates.jsonl`` beside it
+  (appended, one line per date, so saving stays O(chunk)). The guarantee is against the
+  process dying at any instant (``kill -9``, OOM, Ctrl-C), which the rename covers. No
+  fsync: after a power loss the checkpoint could otherwise outlive the online store's
+  last commits and skip them.
+- ``GcsCheckpointStore`` (prod): one object per view, ``gs://$NBAFS_GCS_BUCKET/feast/state/<project>/checkpoints/<view>.json``
+  (state and dates together), each save conditioned on the generation this run last
+  read or wrote. Another writer in between (two runs on one store: the store lock's
+  lease was lost) is a :class:`CheckpointConflictError`, and this run stops.
 """
 from __future__ import annotations
 
@@ -27,10 +33,12 @@ import datetime as dt
 import hashlib
 import json
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nbafs import paths
+from nbafs.errors import UserError
 
 
 @dataclasses.dataclass
@@ -58,29 +66,34 @@ def run_key(view_fingerprint: str, start: dt.datetime, end: dt.datetime) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-class CheckpointStore:
-    """The checkpoint files of one Feast project in the current data directory."""
+class CheckpointConflictError(UserError):
+    """Another run wrote a checkpoint of this store since this run last read or wrote it."""
 
-    def __init__(self, project: str, directory: Path | None = None):
-        self.dir = (directory or paths.checkpoints_dir()) / project
-        self.dir.mkdir(parents=True, exist_ok=True)
 
-    def path(self, view: str) -> Path:
-        return self.dir / f"{view}.json"
+class CheckpointStore(ABC):
+    """The checkpoints of one Feast project (one implementation per place, see the module docstring)."""
 
+    where: str  # the folder or object prefix, for messages
+
+    @abstractmethod
     def load(self, view: str) -> Checkpoint | None:
-        try:
-            raw = json.loads(self.path(view).read_text())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            return None  # cannot happen with atomic writes; treat as no checkpoint
-        fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"dates"}
-        cp = Checkpoint(**{k: v for k, v in raw.items() if k in fields})
-        return cp
+        """The view's checkpoint, without its per-date figures."""
 
-    def dates_path(self, view: str) -> Path:
-        return self.dir / f"{view}.dates.jsonl"
+    @abstractmethod
+    def save(self, cp: Checkpoint, new_dates: dict[str, dict[str, Any]] | None = None) -> None:
+        """Record the chunk just written: its per-date figures, then the checkpoint itself."""
+
+    @abstractmethod
+    def load_with_dates(self, view: str) -> Checkpoint | None:
+        """The checkpoint with its per-date figures (for reports)."""
+
+    @abstractmethod
+    def _load_dates(self, view: str, key: str) -> dict[str, dict[str, Any]]:
+        """The per-date figures saved by the run ``key``."""
+
+    @abstractmethod
+    def _forget_dates(self, view: str) -> None:
+        """Drop the per-date figures of earlier runs of the view."""
 
     def begin(self, view: str, key: str, start: dt.datetime, end: dt.datetime) -> Checkpoint:
         """The checkpoint to continue: the interrupted run with this key, or a fresh one.
@@ -97,19 +110,57 @@ class CheckpointStore:
             old.resumed_from = old.done_through
             old.dates = self._load_dates(view, key)
             return old
-        self.dates_path(view).unlink(missing_ok=True)
+        self._forget_dates(view)
         return Checkpoint(view=view, run_key=key, start=start.isoformat(), end=end.isoformat())
 
+
+def _from_state(raw: dict) -> Checkpoint:
+    fields = {f.name for f in dataclasses.fields(Checkpoint)} - {"dates"}
+    return Checkpoint(**{k: v for k, v in raw.items() if k in fields})
+
+
+def _state(cp: Checkpoint) -> dict:
+    return {k: v for k, v in dataclasses.asdict(dataclasses.replace(cp, dates={})).items() if k != "dates"}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class FileCheckpointStore(CheckpointStore):
+    """The checkpoint files of one Feast project in the current data directory."""
+
+    def __init__(self, project: str, directory: Path | None = None):
+        self.dir = (directory or paths.checkpoints_dir()) / project
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.where = str(self.dir)
+
+    def path(self, view: str) -> Path:
+        return self.dir / f"{view}.json"
+
+    def load(self, view: str) -> Checkpoint | None:
+        try:
+            raw = json.loads(self.path(view).read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return None  # cannot happen with atomic writes; treat as no checkpoint
+        return _from_state(raw)
+
+    def dates_path(self, view: str) -> Path:
+        return self.dir / f"{view}.dates.jsonl"
+
+    def _forget_dates(self, view: str) -> None:
+        self.dates_path(view).unlink(missing_ok=True)
+
     def save(self, cp: Checkpoint, new_dates: dict[str, dict[str, Any]] | None = None) -> None:
-        """Record the chunk just written: its per-date figures, then the checkpoint itself."""
         if new_dates:
             cp.dates.update(new_dates)
             with open(self.dates_path(cp.view), "a") as fh:
                 for day in sorted(new_dates):
                     fh.write(json.dumps({"run": cp.run_key, "date": day, "features": new_dates[day]}) + "\n")
-        cp.updated_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        state = {k: v for k, v in dataclasses.asdict(
-            dataclasses.replace(cp, dates={})).items() if k != "dates"}
+        cp.updated_at = _now()
+        state = _state(cp)
         final = self.path(cp.view)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
@@ -131,8 +182,77 @@ class CheckpointStore:
         return out
 
     def load_with_dates(self, view: str) -> Checkpoint | None:
-        """The checkpoint with its per-date figures (for reports)."""
         cp = self.load(view)
         if cp is not None:
             cp.dates = self._load_dates(view, cp.run_key)
         return cp
+
+
+class GcsCheckpointStore(CheckpointStore):
+    """The checkpoint objects of one Feast project under a GCS prefix, written compare-and-swap.
+
+    ``objects`` is a ``warehouse.gcs.ObjectStore``; ``guard`` (the store lock's
+    ``ensure_held``) runs before every save, so a run that lost its lease writes nothing.
+    """
+
+    def __init__(self, objects, prefix: str, guard: Callable[[], None] | None = None):
+        self.objects = objects
+        self.prefix = prefix.rstrip("/") + "/"
+        self.guard = guard
+        self.where = objects.url(self.prefix)
+        self._generations: dict[str, int] = {}  # view -> generation this store last read or wrote
+
+    def name(self, view: str) -> str:
+        return f"{self.prefix}{view}.json"
+
+    def _read(self, view: str) -> dict | None:
+        version = self.objects.read(self.name(view))
+        self._generations[view] = version.generation if version else 0
+        if version is None:
+            return None
+        try:
+            return json.loads(version.data)
+        except ValueError:
+            return None  # not ours: treated as no checkpoint (the next save replaces it)
+
+    def load(self, view: str) -> Checkpoint | None:
+        raw = self._read(view)
+        return _from_state(raw["state"]) if raw and "state" in raw else None
+
+    def load_with_dates(self, view: str) -> Checkpoint | None:
+        raw = self._read(view)
+        if not raw or "state" not in raw:
+            return None
+        cp = _from_state(raw["state"])
+        cp.dates = dict(raw.get("dates") or {})
+        return cp
+
+    def _load_dates(self, view: str, key: str) -> dict[str, dict[str, Any]]:
+        raw = self._read(view)
+        if not raw or raw.get("state", {}).get("run_key") != key:
+            return {}
+        return dict(raw.get("dates") or {})
+
+    def _forget_dates(self, view: str) -> None:
+        pass  # the dates live in the checkpoint object: the run's first save replaces them
+
+    def save(self, cp: Checkpoint, new_dates: dict[str, dict[str, Any]] | None = None) -> None:
+        from warehouse.gcs import GenerationMismatch
+
+        if self.guard is not None:
+            self.guard()
+        if new_dates:
+            cp.dates.update(new_dates)
+        cp.updated_at = _now()
+        body = json.dumps({"state": _state(cp), "dates": cp.dates}, sort_keys=True).encode()
+        expected = self._generations.get(cp.view, 0)
+        try:
+            self._generations[cp.view] = self.objects.write(
+                self.name(cp.view), body, if_generation=expected, content_type="application/json")
+        except GenerationMismatch as exc:
+            raise CheckpointConflictError(
+                f"the checkpoint {exc.url} was written by another run since this one last read or wrote it "
+                f"(expected generation {exc.expected}, found {exc.current or 'none'}): two runs are materializing "
+                f"the same store at once, which the store lock should prevent (was this run's lease lost?). This "
+                f"run stops here; run it again when the other has finished: it resumes from the checkpoint."
+            ) from None

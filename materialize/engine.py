@@ -21,10 +21,11 @@ Why this gives the guarantees of issue 4:
 
 - *Memory* is bounded by the chunk, not the window: the plan holds one count per day,
   rows are read chunk by chunk.
-- *Monotonic*: chunks go forward in time, and the online store (NbaSqliteOnlineStore)
-  writes a value only if its event timestamp is not older than the stored one, so an
-  old window materialized after a new one changes nothing.
-- *Resume*: the checkpoint is saved after the chunk's write committed. A run killed at
+- *Monotonic*: chunks go forward in time, and the online store (NbaSqliteOnlineStore;
+  Feast's Redis store in production) writes a value only if its event timestamp is not
+  older than the stored one, so an old window materialized after a new one changes nothing.
+- *Resume*: the checkpoint (files locally, GCS objects in production: materialize/state.py)
+  is saved after the chunk's write committed. A run killed at
   any moment resumes after the last checkpointed chunk and rewrites at most one chunk
   with identical values: the store ends identical to an uninterrupted run's. The final
   store does not depend on how the window was chunked: each entity ends with its
@@ -37,7 +38,7 @@ Online writes: NbaSqliteOnlineStore's ``write_arrow`` applies the same monotonic
 its ``online_write_batch`` and leaves an identical store (tests/test_engine.py compares
 whole-store dumps), without an ``EntityKey``/``Value`` protobuf per row and value: the
 real season's 17,703 context rows are written in 0.05 s instead of 0.53 s.
-Any other online store (Feast's stock ones, e.g. production's Bigtable) gets
+Any other online store (Feast's stock ones, e.g. production's Redis) gets
 ``online_write_batch`` with protos; ``arrow_writes: false`` in the yaml forces that path.
 
 Chunk size: ``max_rows_per_chunk`` in the yaml (default 50,000), or the environment
@@ -76,7 +77,7 @@ from feast.utils import _get_column_names
 from feast.value_type import ValueType
 
 from materialize import gates as gates_mod
-from materialize import lock, preflight, progress
+from materialize import preflight, progress, state
 from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
 from warehouse.engine_duckdb import footer_day_counts, footer_schemas
 
@@ -196,8 +197,9 @@ class NbaBatchEngine(LocalComputeEngine):
             tasks = [tasks]
         tasks = list(tasks)
         t0 = dt.datetime.now(UTC)
-        with lock.store_lock("feast materialize", say=_say):
-            self._materialize(registry, tasks)
+        run_state = state.open(tasks[0].project if tasks else self.repo_config.project)
+        with run_state.lock("feast materialize", say=_say):
+            self._materialize(registry, tasks, run_state.checkpoints)
         if self.last_run is not None:
             self.last_run.seconds = (dt.datetime.now(UTC) - t0).total_seconds()
         return [
@@ -208,11 +210,10 @@ class NbaBatchEngine(LocalComputeEngine):
             for t in tasks
         ]
 
-    def _materialize(self, registry: BaseRegistry, tasks: list[MaterializationTask]) -> None:
+    def _materialize(self, registry: BaseRegistry, tasks: list[MaterializationTask],
+                     checkpoints: CheckpointStore) -> None:
         views = [t.feature_view for t in tasks]
         preflight.check(preflight.feature_view_reads(views), files=preflight.source_files(views))
-        project = tasks[0].project if tasks else self.repo_config.project
-        checkpoints = CheckpointStore(project)
         summary = RunSummary()
         self.last_run = summary
         runs = [self._plan_view(registry, t, checkpoints) for t in tasks]

@@ -99,7 +99,7 @@ def test_two_backfills_at_once_one_refuses_one_waits_and_the_store_stays_consist
                              env=support.env(store_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while (lock.holder() or {}).get("pid") != first.pid:
+        while (lock.FileLock().holder() or {}).get("pid") != first.pid:
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
         refused = support.run(support.nbafs_cmd(*args, "--no-wait"), store_dir, timeout=60)

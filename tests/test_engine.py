@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from materialize.checkpoint import CheckpointStore
+from materialize.checkpoint import FileCheckpointStore
 from nbafs import paths
 from tests import backfill_support as support
 
@@ -123,7 +123,7 @@ def test_rerunning_a_completed_range_rewrites_it_with_the_same_result(store_dir,
     store = support.feature_store()
     store.materialize(*support.WINDOW)
     first = support.dump_all(store)
-    cps = CheckpointStore(store.project)
+    cps = FileCheckpointStore(store.project)
     before = {cp.view: cp.updated_at for cp in map(cps.load, first)}
     time.sleep(1.1)  # checkpoint times have one-second resolution
     store.materialize(*support.WINDOW)

@@ -21,8 +21,8 @@ from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Bool, Float64, Int64, String
 from feast.utils import _convert_arrow_to_proto
 
-from materialize import engine, lock, progress
-from materialize.checkpoint import CheckpointStore, run_key
+from materialize import engine, lock, progress, state
+from materialize.checkpoint import FileCheckpointStore, run_key
 from nbafs import paths
 
 UTC = dt.timezone.utc
@@ -107,7 +107,7 @@ def test_latest_row_per_entity_matches_sql():
 
 def test_checkpoint_resumes_only_its_own_interrupted_run(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path))
-    cps = CheckpointStore("p")
+    cps = FileCheckpointStore("p")
     start, end = dt.datetime(2025, 11, 1, tzinfo=UTC), dt.datetime(2025, 12, 1, tzinfo=UTC)
     key = run_key("view-v1", start, end)
     cp = cps.begin("v", key, start, end)
@@ -126,8 +126,8 @@ def test_checkpoint_resumes_only_its_own_interrupted_run(tmp_path, monkeypatch):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from materialize import lock
-    with lock.store_lock("holder test"):
+    from materialize import state
+    with state.open("p").lock("holder test"):
         print("held", flush=True)
         time.sleep(60)
 """)
@@ -140,14 +140,14 @@ def test_store_lock_refuses_names_the_holder_and_dies_with_it(tmp_path, monkeypa
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(lock.StoreBusyError) as err:
-            with lock.store_lock("second", wait=False):
+            with state.open("p").lock("second", wait=False):
                 pass
         assert "holder test" in str(err.value) and f"pid {holder.pid}" in str(err.value)
         holder.kill()  # SIGKILL: the kernel releases the flock
         holder.wait(10)
         t0 = time.perf_counter()
-        with lock.store_lock("after the kill", wait=False):
-            with lock.store_lock("re-entrant inside the same process", wait=False):
+        with state.open("p").lock("after the kill", wait=False):
+            with state.open("p").lock("re-entrant inside the same process", wait=False):
                 pass
         assert time.perf_counter() - t0 < 1
     finally:
