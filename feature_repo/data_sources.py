@@ -11,25 +11,24 @@ The active profile (``nbafs/profile.py``, switch ``NBAFS_PROFILE``) picks the ki
 - local: a ``FileSource`` over the table's parquet partitions. Its path is relative
   (``warehouse/<dataset>/<table>/*.parquet``) and resolved under NBAFS_DATA_DIR by our
   offline store, so the registry is identical whichever data directory is in use.
-- prod: a ``BigQuerySource`` on ``<NBAFS_GCP_PROJECT>.<dataset>.<table>``, the same
-  dataset and table names as upstream.
+- prod: a ``BigQuerySource`` on ``<project>.<dataset>.<table>``, the same dataset and
+  table names as upstream; the project is ``warehouse.gcp.project()`` (NBAFS_GCP_PROJECT),
+  as for every BigQuery client of the project. Feast reads them through
+  ``feast_plugins.bigquery_offline_store``.
 
 Sources are named after their table (``nba_analytics.player_game_summary``).
 """
 from __future__ import annotations
-
-import os
 
 from feast import BigQuerySource, FileSource
 from feast.data_format import ParquetFormat
 from feast.data_source import DataSource
 
 from nbafs import profile
-from nbafs.errors import UserError
+from warehouse import gcp
 from warehouse.schema import ALL_TABLES, Table
 from warehouse.storage import relative_glob
 
-GCP_PROJECT_ENV = "NBAFS_GCP_PROJECT"
 OWNER = "data-platform@nba-feature-store"
 CREATED_AT = "created_at"
 
@@ -53,16 +52,6 @@ def file_source(table: Table) -> FileSource:
     )
 
 
-def gcp_project() -> str:
-    project = os.environ.get(GCP_PROJECT_ENV, "").strip()
-    if not project:
-        raise UserError(
-            f"the prod profile reads BigQuery tables <project>.<dataset>.<table>: set {GCP_PROJECT_ENV} "
-            f"to the GCP project that holds the nba_raw/nba_analytics/nba_precompute datasets."
-        )
-    return project
-
-
 def bigquery_source(table: Table, project: str) -> BigQuerySource:
     # No date_partition_column: Feast would prune on game_date between the event times'
     # dates, but a box score's event time is the day after its game_date, so the first
@@ -81,7 +70,7 @@ def bigquery_source(table: Table, project: str) -> BigQuerySource:
 def build_sources(profile_name: str) -> dict[str, DataSource]:
     """Every Feast source of a profile, by table name (``dataset.table``)."""
     if profile_name == "prod":
-        project = gcp_project()
+        project = gcp.project()
         return {t.fqn: bigquery_source(t, project) for t in FEAST_TABLES}
     return {t.fqn: file_source(t) for t in FEAST_TABLES}
 

@@ -5,8 +5,11 @@ One switch, the environment variable ``NBAFS_PROFILE``:
 - ``local`` (default): ``feature_store.yaml``: DuckDB offline store over the parquet
   warehouse under NBAFS_DATA_DIR, SQLite online store, file registry.
 - ``prod``: ``feature_store.prod.yaml``: BigQuery offline store and BigQuery sources on
-  the same table names (project from ``NBAFS_GCP_PROJECT``), Bigtable online store,
-  registry in GCS.
+  the same table names (project from ``NBAFS_GCP_PROJECT``), Redis (Memorystore) online
+  store, registry in GCS, checkpoints and the store lock in GCS; endpoints and
+  credentials from the environment only (``warehouse/gcp.py``,
+  ``feast_plugins/redis_online_store.py``), so the same yaml talks to GCP or to the
+  stand-ins of ``nbafs stack up``.
 
 The feature definitions (``feature_repo/``) are the same in both; only the data sources'
 kind follows the profile (``feature_repo/data_sources.py``). Every ``nbafs`` command and

@@ -1,7 +1,8 @@
 """The production profile: its config loads, its sources build, and nothing contacts Google.
 
-``NBAFS_PROFILE=prod`` selects feature_store.prod.yaml (BigQuery offline store, Bigtable
-online store, registry in GCS) and makes feature_repo/data_sources.py build
+``NBAFS_PROFILE=prod`` selects feature_store.prod.yaml (our BigQuery offline store, our
+Redis online store, our GCS registry store, the NbaBatchEngine; no endpoint and no secret
+in the file) and makes feature_repo/data_sources.py build
 BigQuerySources on the same dataset and table names. The feature definitions must be
 the same as in the local profile; the BigQuery point-in-time SQL Feast would run for the
 feature service must parse as BigQuery SQL. The switch itself (nbafs/profile.py) must
@@ -23,12 +24,12 @@ from feature_repo import data_sources, feature_services
 from feature_repo.feature_views import FEATURE_VIEWS
 from nbafs import paths, profile
 from nbafs.errors import UserError
+from warehouse import gcp
 
 PROD_ENV = {
     "NBAFS_PROFILE": "prod",
     "NBAFS_GCP_PROJECT": "nba-test-project",
     "NBAFS_GCS_BUCKET": "nba-test-bucket",
-    "NBAFS_BIGTABLE_INSTANCE": "nba-online",
 }
 
 # Imports the definitions under the prod profile and renders the query Feast's BigQuery
@@ -89,14 +90,35 @@ def prod_definitions() -> dict:
 def test_prod_config_loads_without_contacting_google(monkeypatch):
     for k, v in PROD_ENV.items():
         monkeypatch.setenv(k, v)
+    monkeypatch.delenv("NBAFS_BIGQUERY_LOCATION", raising=False)
+    for k in ("NBAFS_REDIS_HOST", "NBAFS_REDIS_PASSWORD"):  # read at connect time, not at load
+        monkeypatch.delenv(k, raising=False)
     cfg = load_repo_config(paths.REPO_ROOT, profile.yaml_path())
     assert profile.yaml_path().name == "feature_store.prod.yaml"
     assert cfg.provider == "gcp" and cfg.project == "nba_feature_store"
-    assert type(cfg.offline_store).__name__ == "BigQueryOfflineStoreConfig"
+    assert type(cfg.offline_store).__name__ == "NbaBigQueryOfflineStoreConfig"
     assert cfg.offline_store.project_id == "nba-test-project"
-    assert type(cfg.online_store).__name__ == "BigtableOnlineStoreConfig"
-    assert cfg.online_store.instance == "nba-online" and cfg.online_store.project_id == "nba-test-project"
+    assert cfg.offline_store.location == "US" and cfg.offline_store.dataset == "nba_feast_staging"
+    assert type(cfg.online_store).__name__ == "NbaRedisOnlineStoreConfig"
+    assert not cfg.online_store.skip_dedup  # Feast's event-timestamp comparison on write stays on
     assert cfg.registry.path == "gs://nba-test-bucket/feast/registry.db"
+    assert cfg.registry.registry_store_type == "feast_plugins.registry_store.NbaGCSRegistryStore"
+    assert type(cfg.batch_engine).__name__ == "NbaBatchEngineConfig"
+
+
+def test_prod_yaml_holds_no_endpoint_and_no_secret():
+    text = profile.yaml_path("prod").read_text()
+    body = [line.split("#", 1)[0] for line in text.splitlines()]
+    assert not any(k in line for line in body for k in ("password", "connection_string", "host:", "127.0.0.1"))
+    assert "bigtable" not in "".join(body).lower()
+
+
+def test_prod_config_names_an_unset_variable(monkeypatch):
+    for k, v in PROD_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("NBAFS_GCP_PROJECT")
+    with pytest.raises(UserError, match="NBAFS_GCP_PROJECT is not set"):
+        load_repo_config(paths.REPO_ROOT, profile.yaml_path()).offline_store
 
 
 def test_prod_sources_are_bigquery_tables_with_the_same_names(prod_definitions):
@@ -131,7 +153,7 @@ def test_prod_point_in_time_sql_is_bigquery_sql_over_the_upstream_tables(prod_de
 
 
 def test_prod_sources_need_the_gcp_project(monkeypatch):
-    monkeypatch.delenv(data_sources.GCP_PROJECT_ENV, raising=False)
+    monkeypatch.delenv(gcp.PROJECT_ENV, raising=False)
     with pytest.raises(UserError, match="NBAFS_GCP_PROJECT"):
         data_sources.build_sources("prod")
 

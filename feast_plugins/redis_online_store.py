@@ -1,0 +1,175 @@
+"""Redis online store (GCP Memorystore for Redis) whose endpoint and AUTH string come from the environment.
+
+``feature_store.prod.yaml`` names ``feast_plugins.redis_online_store.NbaRedisOnlineStore``:
+Feast's ``RedisOnlineStore``, which compares event timestamps on write (a row whose event
+time is not newer than the stored one is skipped, so an older window never replaces
+newer values), with its connection built at connect time from:
+
+    NBAFS_REDIS_HOST        Memorystore's endpoint (stand-in: 127.0.0.1)
+    NBAFS_REDIS_PORT        6379 (6378 on Memorystore with in-transit encryption)
+    NBAFS_REDIS_PASSWORD    the AUTH string (unset: no AUTH)
+    NBAFS_REDIS_TLS         true|false (default false): Memorystore's in-transit encryption
+    NBAFS_REDIS_CA_CERT     the instance's server CA certificate (PEM file) when TLS is on
+
+The yaml holds no endpoint and no secret (a ``connection_string`` there is an error).
+Keep the AUTH string in Secret Manager and export it when the job starts, e.g.
+``export NBAFS_REDIS_PASSWORD="$(gcloud secrets versions access latest --secret=nba-redis-auth)"``
+(``gcloud redis instances get-auth-string INSTANCE`` prints it;
+``gcloud redis instances describe INSTANCE --format='value(serverCaCerts[0].cert)'`` the CA).
+
+A Redis that does not answer, or refuses the password, is one :class:`RedisUnavailableError`
+naming the service, its address and the variables to check; the password is never
+printed (not in messages, not in ``repr``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
+
+from feast.infra.online_stores.redis import RedisClient, RedisOnlineStore, RedisOnlineStoreConfig, RedisType
+
+from nbafs.errors import UserError
+
+CLASS_PATH = "feast_plugins.redis_online_store.NbaRedisOnlineStore"
+HOST_ENV = "NBAFS_REDIS_HOST"
+PORT_ENV = "NBAFS_REDIS_PORT"
+PASSWORD_ENV = "NBAFS_REDIS_PASSWORD"
+TLS_ENV = "NBAFS_REDIS_TLS"
+CA_CERT_ENV = "NBAFS_REDIS_CA_CERT"
+
+
+class RedisUnavailableError(UserError):
+    """The online store's Redis does not answer, or refuses the connection's credentials."""
+
+
+class NbaRedisOnlineStoreConfig(RedisOnlineStoreConfig):
+    type: Literal["feast_plugins.redis_online_store.NbaRedisOnlineStore"] = CLASS_PATH  # type: ignore[assignment]
+    connection_string: StrictStr = Field(default="", repr=False)
+    """Not read (an error when set): the endpoint comes from the environment."""
+    connect_timeout_seconds: StrictFloat | StrictInt = 5
+    """How long to wait for Redis to accept a connection before saying it does not answer."""
+
+    @model_validator(mode="after")
+    def _no_endpoint_in_the_yaml(self):
+        if "connection_string" in self.model_fields_set:
+            raise UserError(
+                f"online_store.connection_string is not read by NbaRedisOnlineStore: the endpoint and the AUTH "
+                f"string come from {HOST_ENV}, {PORT_ENV}, {PASSWORD_ENV}, {TLS_ENV} and {CA_CERT_ENV}. Remove it "
+                f"from the yaml (a password there would be committed)."
+            )
+        if self.redis_type != RedisType.redis or self.client != RedisClient.redis:
+            raise UserError("NbaRedisOnlineStore supports redis_type: redis and client: redis (one Memorystore endpoint).")
+        if self.skip_dedup:
+            raise UserError(
+                "online_store.skip_dedup: true would let an older window overwrite newer values; "
+                "the production profile keeps Feast's event-timestamp comparison. Remove it."
+            )
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class RedisEndpoint:
+    """Where the online store's Redis is and how to authenticate; ``repr`` hides the password."""
+
+    host: str
+    port: int
+    password: str | None = dataclasses.field(default=None, repr=False)
+    tls: bool = False
+    ca_cert: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}"
+
+    def connection_kwargs(self, connect_timeout: float) -> dict:
+        kwargs: dict = {"host": self.host, "port": self.port, "password": self.password,
+                        "socket_connect_timeout": connect_timeout}
+        if self.tls:
+            kwargs.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=self.ca_cert)
+        return kwargs
+
+
+def endpoint_from_env() -> RedisEndpoint:
+    """The endpoint the environment names (a UserError naming the variable when one is missing or bad)."""
+    host = os.environ.get(HOST_ENV, "").strip()
+    if not host:
+        raise UserError(
+            f"the online store is Redis (Memorystore): set {HOST_ENV} (and {PORT_ENV}, {PASSWORD_ENV}, {TLS_ENV}) "
+            f'to its endpoint, or run `eval "$(nbafs stack up)"` for the local stand-in.'
+        )
+    raw_port = os.environ.get(PORT_ENV, "").strip() or "6379"
+    try:
+        port = int(raw_port)
+    except ValueError:
+        raise UserError(f"{PORT_ENV}={raw_port!r} is not a port number (Memorystore: 6379, or 6378 with TLS).") from None
+    raw_tls = os.environ.get(TLS_ENV, "").strip().lower() or "false"
+    if raw_tls not in ("true", "false"):
+        raise UserError(f"{TLS_ENV}={os.environ.get(TLS_ENV)!r}: expected true or false.")
+    tls = raw_tls == "true"
+    ca_cert = os.environ.get(CA_CERT_ENV, "").strip() or None
+    if tls and ca_cert and not Path(ca_cert).is_file():
+        raise UserError(f"{CA_CERT_ENV}={ca_cert}: no such file (the Memorystore instance's server CA certificate, PEM).")
+    password = os.environ.get(PASSWORD_ENV) or None
+    return RedisEndpoint(host=host, port=port, password=password, tls=tls, ca_cert=ca_cert)
+
+
+def unavailable(endpoint: RedisEndpoint, exc: BaseException) -> RedisUnavailableError:
+    """The one message for a Redis that does not answer or refuses us (never the password)."""
+    from redis.exceptions import AuthenticationError
+
+    detail = str(exc) or type(exc).__name__
+    if endpoint.password:
+        detail = detail.replace(endpoint.password, "***")
+    if isinstance(exc, AuthenticationError):
+        sent = "with a password" if endpoint.password else "without a password"
+        return RedisUnavailableError(
+            f"Redis (the online store) at {endpoint.address} refused the connection {sent} ({detail}). Check "
+            f"{PASSWORD_ENV}: it must be the instance's AUTH string (gcloud redis instances get-auth-string)."
+        )
+    hint = f"{HOST_ENV} and {PORT_ENV}"
+    if endpoint.tls:
+        hint += f", and {CA_CERT_ENV} (TLS is on: {TLS_ENV}=true)"
+    else:
+        hint += f", and {TLS_ENV} (Memorystore with in-transit encryption needs true, port 6378)"
+    return RedisUnavailableError(
+        f"Redis (the online store) at {endpoint.address} does not answer ({detail}). Check that it runs and "
+        f"that {hint} point at it."
+    )
+
+
+class NbaRedisOnlineStore(RedisOnlineStore):
+    """Feast's Redis online store on the environment's endpoint (see the module docstring)."""
+
+    def _get_client(self, online_store_config: NbaRedisOnlineStoreConfig):
+        if not self._client:
+            from redis import Redis
+            from redis.exceptions import ConnectionError, TimeoutError
+
+            endpoint = endpoint_from_env()
+            client = Redis(**endpoint.connection_kwargs(online_store_config.connect_timeout_seconds))
+            try:
+                client.ping()
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                client.close()
+                raise unavailable(endpoint, exc) from None
+            self._client = client
+        return self._client
+
+    async def _get_client_async(self, online_store_config: NbaRedisOnlineStoreConfig):
+        if not self._client_async:
+            from redis import asyncio as redis_asyncio
+            from redis.exceptions import ConnectionError, TimeoutError
+
+            endpoint = endpoint_from_env()
+            client = redis_asyncio.Redis(**endpoint.connection_kwargs(online_store_config.connect_timeout_seconds))
+            try:
+                await client.ping()
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                await client.aclose()
+                raise unavailable(endpoint, exc) from None
+            self._client_async = client
+        return self._client_async
