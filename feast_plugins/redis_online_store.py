@@ -141,6 +141,13 @@ def unavailable(endpoint: RedisEndpoint, exc: BaseException) -> RedisUnavailable
     )
 
 
+def _no_retry():
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Retry(NoBackoff(), 0)
+
+
 class NbaRedisOnlineStore(RedisOnlineStore):
     """Feast's Redis online store on the environment's endpoint (see the module docstring)."""
 
@@ -150,13 +157,15 @@ class NbaRedisOnlineStore(RedisOnlineStore):
             from redis.exceptions import ConnectionError, TimeoutError
 
             endpoint = endpoint_from_env()
-            client = Redis(**endpoint.connection_kwargs(online_store_config.connect_timeout_seconds))
+            kwargs = endpoint.connection_kwargs(online_store_config.connect_timeout_seconds)
+            probe = Redis(**kwargs, retry=_no_retry())  # a refusal is final: say so at once, not after retries
             try:
-                client.ping()
+                probe.ping()
             except (ConnectionError, TimeoutError, OSError) as exc:
-                client.close()
                 raise unavailable(endpoint, exc) from None
-            self._client = client
+            finally:
+                probe.close()
+            self._client = Redis(**kwargs)
         return self._client
 
     async def _get_client_async(self, online_store_config: NbaRedisOnlineStoreConfig):
@@ -165,11 +174,13 @@ class NbaRedisOnlineStore(RedisOnlineStore):
             from redis.exceptions import ConnectionError, TimeoutError
 
             endpoint = endpoint_from_env()
-            client = redis_asyncio.Redis(**endpoint.connection_kwargs(online_store_config.connect_timeout_seconds))
+            kwargs = endpoint.connection_kwargs(online_store_config.connect_timeout_seconds)
+            probe = redis_asyncio.Redis(**kwargs, retry=_no_retry())
             try:
-                await client.ping()
+                await probe.ping()
             except (ConnectionError, TimeoutError, OSError) as exc:
-                await client.aclose()
                 raise unavailable(endpoint, exc) from None
-            self._client_async = client
+            finally:
+                await probe.aclose()
+            self._client_async = redis_asyncio.Redis(**kwargs)
         return self._client_async
