@@ -4,6 +4,12 @@
   never touch the user's data/ and never see each other's tables.
 - ``real_data``: the path to ../shared/data/nba_2025_26; tests that take it are skipped
   when the real season is not beside the repository.
+- ``stack``: the local stand-ins for production (BigQuery emulator, GCS emulator,
+  redis-server), started once per session under a tmp dir and stopped by pid at the end.
+  One that cannot start fails the tests that need it: never a skip.
+- ``prod_env``: for one production test: NBAFS_PROFILE=prod, the stack's variables, a
+  fresh NBAFS_DATA_DIR, a GCP project and a GCS bucket of its own, an empty Redis.
+  Returns the variables it set.
 """
 from __future__ import annotations
 
@@ -21,6 +27,26 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "nbafs-data"
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
     return paths.data_dir()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    from nbafs import stack as stack_mod
+
+    directory = tmp_path_factory.mktemp("stack")
+    try:
+        running = stack_mod.start(directory, timeout=120, log=lambda msg: None)
+    except stack_mod.StackError as exc:
+        pytest.fail(f"the production stand-ins did not start: {exc}", pytrace=False)
+    yield running
+    stack_mod.stop(running)
+
+
+@pytest.fixture
+def prod_env(stack, tmp_path, monkeypatch) -> dict[str, str]:
+    from tests.stack_support import prod_environment
+
+    return prod_environment(stack, tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -185,14 +185,20 @@ def load(directory: Path) -> Stack | None:
 
 
 def redis_client(env: dict[str, str], timeout: float = 5.0):
-    """A redis-py client from the NBAFS_REDIS_* variables in ``env`` (TLS and password as set)."""
+    """A redis-py client from the NBAFS_REDIS_* variables in ``env`` (TLS and password as set).
+
+    No retries: against a local stand-in a refusal is the answer (redis-py's default
+    retries would take 6-10 s to report it).
+    """
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     tls = env.get(REDIS_TLS_ENV, "false").lower() == "true"
     return redis.Redis(
         host=env[REDIS_HOST_ENV], port=int(env[REDIS_PORT_ENV]), password=env.get(REDIS_PASSWORD_ENV) or None,
         ssl=tls, ssl_ca_certs=env.get(REDIS_CA_CERT_ENV) if tls else None,
-        socket_timeout=timeout, socket_connect_timeout=timeout,
+        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
     )
 
 
