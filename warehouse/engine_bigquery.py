@@ -51,12 +51,25 @@ def storage_endpoint() -> str:
     return os.environ.get(gcp.BIGQUERY_STORAGE_EMULATOR_ENV, "").strip()
 
 
+def _seconds() -> float:
+    """How long to retry: seconds for an emulator on loopback, two minutes for Google."""
+    return 3.0 if os.environ.get(gcp.BIGQUERY_EMULATOR_ENV, "").strip() else 120.0
+
+
 def _retry():
-    """Google's default retry, but giving up on an emulator that does not answer within seconds."""
+    """Google's default retry of one API call, within ``_seconds()``."""
     from google.cloud import bigquery
 
-    seconds = 5.0 if os.environ.get(gcp.BIGQUERY_EMULATOR_ENV, "").strip() else 120.0
-    return bigquery.DEFAULT_RETRY.with_timeout(seconds)
+    return bigquery.DEFAULT_RETRY.with_timeout(_seconds())
+
+
+def _job_retry() -> dict:
+    """Keyword arguments for a query job's own retries: none against an emulator, Google's defaults otherwise.
+
+    Google's job retry (rate limits, backend errors) re-sends a query whose insert failed for
+    ten minutes, whatever the call retry says; an emulator has no rate limits to wait out.
+    """
+    return {"job_retry": None} if os.environ.get(gcp.BIGQUERY_EMULATOR_ENV, "").strip() else {}
 
 
 def _param(name: str, value: object):
@@ -151,8 +164,8 @@ class BigQueryWarehouse(Warehouse):
 
         config = bigquery.QueryJobConfig(query_parameters=[_param(k, v) for k, v in (params or {}).items()])
         with self._calling(what):
-            job = self.client.query(sql, job_config=config, retry=_retry())
-            job.result(retry=_retry(), max_results=0)
+            job = self.client.query(sql, job_config=config, retry=_retry(), **_job_retry())
+            job.result(retry=_retry(), **_job_retry(), max_results=0)
             return job
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
@@ -160,7 +173,8 @@ class BigQueryWarehouse(Warehouse):
 
         config = bigquery.QueryJobConfig(query_parameters=[_param(k, v) for k, v in (params or {}).items()])
         with self._calling("running a query"):
-            rows = self.client.query(sql, job_config=config, retry=_retry()).result(retry=_retry(), page_size=PAGE_ROWS)
+            job = self.client.query(sql, job_config=config, retry=_retry(), **_job_retry())
+            rows = job.result(retry=_retry(), **_job_retry(), page_size=PAGE_ROWS)
             return rows.to_arrow(create_bqstorage_client=(rows.total_rows or 0) > PAGE_ROWS)
 
     # --- tables ----------------------------------------------------------------------------
