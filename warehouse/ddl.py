@@ -4,8 +4,9 @@
     nbafs schema --markdown          a Markdown section per table: grain, columns, types, descriptions
     nbafs schema --ddl nba_raw.schedule nba_analytics.player_game_summary
 
-The DDL is what production needs before `nbafs transform --profile bigquery`: one
-CREATE TABLE per table, NOT NULL where declared, every column's description in
+The DDL is what the production profile creates on its first write (``nbafs generate``,
+``nbafs import``, ``nbafs transform`` with NBAFS_PROFILE=prod: ``warehouse.engine_bigquery``),
+or what a platform engineer runs by hand: one CREATE TABLE per table, NOT NULL where declared, every column's description in
 OPTIONS(description=...), partitioned by game_date and clustered by the rest of the
 grain. Nothing here is written by hand: change warehouse/schema.py and print again.
 """

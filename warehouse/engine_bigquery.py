@@ -144,7 +144,9 @@ class BigQueryWarehouse(Warehouse):
                 f"local stand-ins (eval \"$(nbafs stack up)\") or point {gcp.BIGQUERY_EMULATOR_ENV} at a running "
                 f"emulator; unset it to use Google's BigQuery."
             )
-        message = getattr(exc, "message", None) or str(exc)
+        errors = getattr(exc, "errors", None) or []
+        first = errors[0].get("message") if errors and isinstance(errors[0], dict) else None
+        message = first or (getattr(exc, "message", None) or str(exc)).split("\n")[0]
         if isinstance(exc, gexc.NotFound):
             return QueryError(
                 f"BigQuery (project {self.project}): {message}. The datasets and tables are created from "

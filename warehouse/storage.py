@@ -1,4 +1,7 @@
-"""The embedded warehouse: one parquet file per table and game-date partition.
+"""The embedded warehouse's files: one parquet file per table and game-date partition.
+
+The local engine (``warehouse.engine_duckdb``) reads and writes through this module;
+everything else asks ``warehouse.engine.current()``, which is BigQuery in the prod profile.
 
 ``data/warehouse/<dataset>/<table>/<YYYY-MM-DD>.parquet`` is what Feast's DuckDB
 offline store reads (a ``FileSource`` over the table's glob), and what ``connect()``
