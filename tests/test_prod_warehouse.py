@@ -1,6 +1,7 @@
 """The warehouse seam (warehouse/engine.py) on both engines: DuckDB locally, BigQuery (the emulator) in prod.
 
 Protects, with the same checks on both engines where they apply:
+- `nbafs import` writes and reads the stored rows it keeps through the engine;
 - partitions are replaced whole, a date named but without rows is emptied, a rewrite is
   idempotent, reads are typed by the declaration; on BigQuery a write that fails inside
   its transaction leaves the table as it was and no staging table behind;
@@ -177,6 +178,34 @@ def test_a_write_failing_inside_its_transaction_leaves_the_bigquery_table_as_it_
     assert _sorted(wh.read(SCHEDULE), ["game_date", "game_id"]).equals(before)
     tables = wh.query("SELECT table_name FROM nba_raw.INFORMATION_SCHEMA.TABLES").column("table_name").to_pylist()
     assert tables == ["schedule"]  # the staging table was dropped
+
+
+def test_nbafs_import_writes_and_reads_existing_rows_through_the_engine(wh, tmp_path):
+    from tests import test_import_bad_input as f
+    from warehouse.importers import import_paths
+
+    files = {
+        "teams": f.write_csv(tmp_path / "teams.csv", f.TEAM_COLUMNS, f.team_rows()),
+        "realgm": f.write_csv(tmp_path / "realgm.csv", f.REALGM_COLUMNS, f.realgm_rows()),
+        "odds": f.write_csv(tmp_path / "odds.csv.gz", f.ODDS_COLUMNS, f.odds_rows()),
+    }
+    import_paths(list(files.values()), progress=None)
+    assert wh.query("SELECT COUNT(*) AS n FROM nba_raw.schedule").to_pylist() == [{"n": 3}]
+    got = wh.query(
+        "SELECT game_id, team_abbr, opponent_team_abbr, minutes FROM nba_raw.bdl_player_boxscores "
+        "WHERE player_lookup = @p ORDER BY game_id", {"p": "lukadoncic"}).to_pylist()
+    assert [tuple(r.values()) for r in got] == [("0022500002", "LAL", "GSW", 30.25), ("0022500003", "LAL", "OKC", 30.25)]
+    # A later snapshot keeps the earlier one's lines (the importer reads the stored rows), twice over.
+    later = [dict(r, snapshot_file="raw_20251021_200000.csv", line=str(float(r["line"]) + 1)) for r in f.odds_rows()]
+    path = f.write_csv(tmp_path / "later.csv", f.ODDS_COLUMNS, later)
+    import_paths([path], progress=None)
+    import_paths([path], progress=None)
+    per_snapshot = wh.query("SELECT snapshot_at, COUNT(*) AS n FROM nba_raw.odds_api_player_points_props GROUP BY 1")
+    assert sorted(per_snapshot.column("n").to_pylist()) == [3, 3]
+    # Team logs again: the stored tip-off times are kept.
+    import_paths([files["teams"]], progress=None)
+    tipoff = wh.query("SELECT COUNTIF(tipoff_at IS NOT NULL) AS n FROM nba_raw.schedule WHERE game_id = '0022500001'")
+    assert tipoff.to_pylist() == [{"n": 1}]
 
 
 # --- bad input stops the transform, the same way on both engines -------------------------------
