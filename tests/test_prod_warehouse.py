@@ -403,3 +403,19 @@ def test_a_table_not_created_yet_says_what_to_run(prod_env, capsys):
     assert cli.main(["transform"]) == 1
     err = capsys.readouterr().err
     assert f"BigQuery project {prod_env[gcp.PROJECT_ENV]}" in err and "has no raw rows: run `nbafs generate`" in err
+
+
+def test_transform_flags_follow_the_profile(tmp_path, monkeypatch, capsys):
+    _apply(monkeypatch, _local_env(tmp_path))
+    assert cli.main(["transform", "--profile", "bigquery"]) == 1
+    assert "the profile is the environment variable NBAFS_PROFILE" in capsys.readouterr().err
+    # --print-sql prints the active profile's statements; with a range it needs no warehouse at all.
+    monkeypatch.setenv(PROFILE_ENV, "prod")
+    monkeypatch.setenv(gcp.PROJECT_ENV, "nbafs-print-only")
+    assert cli.main(["transform", "--print-sql", "--start", "2025-11-01", "--end", "2025-11-30"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("-- parameters: @start_date = DATE '2025-11-01'") and "BEGIN TRANSACTION" in out
+    monkeypatch.delenv(PROFILE_ENV)
+    assert cli.main(["transform", "--print-sql", "--start", "2025-11-01", "--end", "2025-11-30"]) == 0
+    out = capsys.readouterr().out
+    assert "BEGIN TRANSACTION" not in out and "CAST('2025-11-01' AS DATE)" in out

@@ -85,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the statements instead of running them (the BigQuery script with NBAFS_PROFILE=prod, "
              "else the DuckDB SQL)",
     )
+    parser.add_argument("--profile", help=argparse.SUPPRESS)  # gone: the profile is NBAFS_PROFILE
 
 
 def run(
@@ -113,6 +114,11 @@ def run(
 
 
 def _command(args: argparse.Namespace) -> int:
+    if args.profile is not None:
+        raise UserError(
+            f"--profile {args.profile} is gone: the profile is the environment variable NBAFS_PROFILE "
+            f"(`NBAFS_PROFILE=prod nbafs transform` runs the same SQL on BigQuery; unset, on the local warehouse)."
+        )
     if args.print_sql:
         if engine.current().name == "bigquery":
             from transformations.bigquery import plan_bigquery
