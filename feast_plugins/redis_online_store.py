@@ -1,9 +1,12 @@
 """Redis online store (GCP Memorystore for Redis) whose endpoint and AUTH string come from the environment.
 
 ``feature_store.prod.yaml`` names ``feast_plugins.redis_online_store.NbaRedisOnlineStore``:
-Feast's ``RedisOnlineStore``, which compares event timestamps on write (a row whose event
-time is not newer than the stored one is skipped, so an older window never replaces
-newer values), with its connection built at connect time from:
+Feast's ``RedisOnlineStore`` (same keys and values, read by Feast's own code), with the
+local store's monotonic rule on write: a row replaces the stored one only when its event
+time is later, or equal with a created time not older (a late correction wins, a rerun
+rewrites identical values, an older window changes nothing). Stock Feast skips equal
+event times, so a correction would never reach production. Connection built at connect
+time from:
 
     NBAFS_REDIS_HOST        Memorystore's endpoint (stand-in: 127.0.0.1)
     NBAFS_REDIS_PORT        6379 (6378 on Memorystore with in-transit encryption)
@@ -148,8 +151,85 @@ def _no_retry():
     return Retry(NoBackoff(), 0)
 
 
+def _nanos(t) -> int | None:
+    """UTC nanoseconds since the epoch (None stays None)."""
+    if t is None:
+        return None
+    from feast import utils
+
+    aware = utils.make_tzaware(t)
+    return int(aware.timestamp()) * 1_000_000_000 + aware.microsecond * 1_000
+
+
+def replaces(new: tuple[int, int | None], old: tuple[int, int | None] | None) -> bool:
+    """The local store's rule (feast_plugins/online_store.py): later event, or same event written no earlier."""
+    if old is None:
+        return True
+    (event, created), (old_event, old_created) = new, old
+    if event != old_event:
+        return event > old_event
+    return created is None or old_created is None or created >= old_created
+
+
 class NbaRedisOnlineStore(RedisOnlineStore):
     """Feast's Redis online store on the environment's endpoint (see the module docstring)."""
+
+    def online_write_batch(self, config, table, data, progress) -> None:
+        """Feast's hash layout; each entity written only when :func:`replaces` says so.
+
+        Per entity key: Feast's ``_ts:<view>`` (a protobuf Timestamp) and the feature
+        fields, plus ``_created_ts:<view>`` (nanoseconds, text) for the tie on equal event
+        times. One pipelined read of the stored times, one pipelined write.
+        """
+        from feast.infra.online_stores.helpers import _mmh3, _redis_key
+        from feast.infra.online_stores.redis import _versioned_fv_name
+        from google.protobuf.timestamp_pb2 import Timestamp
+
+        client = self._get_client(config.online_store)
+        view = _versioned_fv_name(table, config)
+        ts_key, created_key = f"_ts:{view}", f"_created_ts:{view}"
+        keys = [
+            _redis_key(config.project, entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
+            for entity_key, _, _, _ in data
+        ]
+        with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(key, ts_key, created_key)
+            stored = pipe.execute()
+        latest: dict[bytes, tuple[int, int | None]] = {}
+        for key, (raw_ts, raw_created) in zip(keys, stored):
+            if raw_ts:
+                old = Timestamp()
+                old.ParseFromString(raw_ts)
+                latest[key] = (old.seconds * 1_000_000_000 + old.nanos, int(raw_created) if raw_created else None)
+        winners: dict[bytes, int] = {}  # key -> index in data of the row to write
+        for i, (key, (_, _, event_ts, created_ts)) in enumerate(zip(keys, data)):
+            candidate = (_nanos(event_ts), _nanos(created_ts))
+            if replaces(candidate, latest.get(key)):
+                latest[key] = candidate
+                winners[key] = i
+        with client.pipeline(transaction=False) as pipe:
+            for key, i in winners.items():
+                _, values, event_ts, created_ts = data[i]
+                ts = Timestamp()
+                ts.FromNanoseconds(latest[key][0])
+                mapping = {ts_key: ts.SerializeToString()}
+                if created_ts is not None:
+                    mapping[created_key] = str(latest[key][1])
+                for feature, value in values.items():
+                    mapping[_mmh3(f"{view}:{feature}")] = value.SerializeToString()
+                pipe.hset(key, mapping=mapping)
+                if created_ts is None:
+                    pipe.hdel(key, created_key)
+                if config.online_store.key_ttl_seconds:
+                    pipe.expire(name=key, time=config.online_store.key_ttl_seconds)
+            pipe.execute()
+        if progress:
+            progress(len(data))
+
+    async def online_write_batch_async(self, config, table, data, progress) -> None:
+        """The same rule as :meth:`online_write_batch` (Feast's async path would skip equal times)."""
+        self.online_write_batch(config, table, data, progress)
 
     def _get_client(self, online_store_config: NbaRedisOnlineStoreConfig):
         if not self._client:

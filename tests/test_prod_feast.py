@@ -5,8 +5,9 @@ Protects:
   Feast hook it relies on is pinned): point-in-time retrieval with
   ``filter_by_created_timestamp`` through an entity upload into ``nba_feast_staging``
   (which Feast creates), ``pull_latest``/``pull_all``, ``offline_write_batch``;
-- Redis (Feast's store, our connection): an older event time never replaces a newer
-  one; a Redis that does not answer or refuses the password is one message naming the
+- Redis (Feast's layout, our connection and write rule): an older event time never
+  replaces a newer one, a later-written correction of the same event does (as in the
+  local store); a Redis that does not answer or refuses the password is one message naming the
   service, its address and the variable, never the password;
 - the GCS store lock is a lease: a second holder refuses or waits, a ``kill -9``'d
   holder's lease is taken over once expired, only its owner deletes it, a holder that
@@ -56,6 +57,7 @@ from warehouse import gcp, gcs
 UTC = dt.timezone.utc
 T0 = dt.datetime(2025, 11, 1, 6, tzinfo=UTC)
 DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
 PROJECT = "nba_feature_store"
 LEAGUE = ["--season", "2025-26", "--seed", "3", "--teams", "6", "--games-per-team", "20"]
 MID = dt.datetime(2025, 11, 15, tzinfo=UTC)
@@ -154,9 +156,9 @@ def _redis_config(tmp_path, project: str = "redis_test") -> RepoConfig:
     )
 
 
-def _row(player: str, value: float, event: dt.datetime):
+def _row(player: str, value: float, event: dt.datetime, created: dt.datetime | None = None):
     key = EntityKeyProto(join_keys=["player"], entity_values=[ValueProto(string_val=player)])
-    return key, {"v": ValueProto(double_val=value)}, event, event
+    return key, {"v": ValueProto(double_val=value)}, event, created or event
 
 
 def _read(store, config, view, player: str):
@@ -173,13 +175,29 @@ def test_redis_store_never_lets_an_older_event_time_replace_a_newer_one(prod_env
     store.online_write_batch(config, view, [_row("a", 1.0, T0)], None)  # an older window, afterwards
     ts, value = _read(store, config, view, "a")
     assert (ts, value.double_val) == (T0 + DAY, 2.0)
-    # Equal event times do not overwrite either (Feast skips "not newer"), newer ones do,
-    # and within one batch the newest row of a key wins whatever the order.
-    store.online_write_batch(config, view, [_row("a", 7.0, T0 + DAY)], None)
-    assert _read(store, config, view, "a")[1].double_val == 2.0
+    # Within one batch the newest row of a key wins whatever the order.
     store.online_write_batch(config, view, [_row("b", 5.0, T0 + 2 * DAY), _row("b", 4.0, T0 + DAY),
                                             _row("a", 3.0, T0 + 2 * DAY)], None)
     assert _read(store, config, view, "b")[1].double_val == 5.0 and _read(store, config, view, "a")[1].double_val == 3.0
+
+
+@pytest.mark.prod
+def test_redis_store_takes_a_late_correction_of_the_same_event_as_the_local_store_does(prod_env, tmp_path):
+    """Same event time: the row written later (created_at) wins, an earlier-written one does not, a
+    rerun of the same row rewrites it. Stock Feast skips every equal event time, so a corrected
+    box score would never reach production while it reaches the local store."""
+    config = _redis_config(tmp_path)
+    _, view, _ = _tiny_view("p.d.t")
+    store = redis_store.NbaRedisOnlineStore()
+    store.online_write_batch(config, view, [_row("a", 2.0, T0, created=T0 + HOUR)], None)
+    store.online_write_batch(config, view, [_row("a", 9.0, T0, created=T0 + 3 * HOUR)], None)  # the correction
+    assert _read(store, config, view, "a")[1].double_val == 9.0
+    store.online_write_batch(config, view, [_row("a", 2.0, T0, created=T0 + HOUR)], None)  # the stale original again
+    assert _read(store, config, view, "a")[1].double_val == 9.0
+    store.online_write_batch(config, view, [_row("a", 9.0, T0, created=T0 + 3 * HOUR)], None)  # a rerun
+    ts, value = _read(store, config, view, "a")
+    assert (ts, value.double_val) == (T0, 9.0)
+    assert redis_store.replaces((5, None), (5, 7)) and not redis_store.replaces((4, 9), (5, 1))
 
 
 @pytest.mark.prod
