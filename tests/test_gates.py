@@ -143,7 +143,7 @@ def test_no_gate_fails_on_any_date_of_the_real_season(real_warehouse):
     con = duckdb.connect()
     judged = 0
     for view in FEATURE_VIEWS.values():
-        fqn, _ = source_table(view.batch_source)
+        fqn = source_table(view.batch_source)
         gs = gates.gates_for(view.name, [f.name for f in view.features])
         table = storage.read_table(schema.table(fqn))
         table = table.append_column(gates.DATE_COLUMN, table.column("game_date"))
