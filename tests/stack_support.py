@@ -37,3 +37,12 @@ def prod_environment(stack: stack_mod.Stack, directory: Path, monkeypatch: pytes
     finally:
         client.close()
     return env
+
+
+def redis_dump(env: dict[str, str], project: str = "nba_feature_store") -> dict[bytes, dict[bytes, bytes]]:
+    """Every hash of a Feast project's keys in the stand-in Redis (Feast's keys end with the project name)."""
+    client = stack_mod.redis_client(env)
+    try:
+        return {k: client.hgetall(k) for k in client.scan_iter(b"*" + project.encode())}
+    finally:
+        client.close()

@@ -49,9 +49,11 @@ from feast_plugins import bigquery_offline_store as bq_store
 from feast_plugins import redis_online_store as redis_store
 from materialize import lock, state
 from materialize.checkpoint import CheckpointConflictError, GcsCheckpointStore, run_key
-from nbafs import cli, paths
+from nbafs import paths
 from nbafs.errors import UserError
 from tests import backfill_support as support
+from tests.league import prod_league  # noqa: F401 - fixture
+from tests.stack_support import redis_dump
 from warehouse import gcp, gcs
 
 UTC = dt.timezone.utc
@@ -59,7 +61,6 @@ T0 = dt.datetime(2025, 11, 1, 6, tzinfo=UTC)
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
 PROJECT = "nba_feature_store"
-LEAGUE = ["--season", "2025-26", "--seed", "3", "--teams", "6", "--games-per-team", "20"]
 MID = dt.datetime(2025, 11, 15, tzinfo=UTC)
 
 
@@ -395,20 +396,6 @@ def _feast(*args: str, timeout: float = 300, **extra: str) -> subprocess.Complet
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def prod_league(stack, tmp_path_factory) -> dict[str, str]:
-    """The small generated league in BigQuery (nbafs generate + transform), feature_repo/ applied."""
-    from tests.stack_support import prod_environment
-
-    with pytest.MonkeyPatch.context() as mp:
-        env = prod_environment(stack, tmp_path_factory.mktemp("feast-league"), mp)
-        assert cli.main(["generate", *LEAGUE]) == 0
-        assert cli.main(["transform"]) == 0
-        applied = _feast("apply")
-        assert applied.returncode == 0, applied.stderr
-    return env
-
-
 @pytest.fixture
 def league_env(prod_league, prod_env, monkeypatch) -> dict[str, str]:
     """The league's BigQuery project and a copy of its registry, in this test's own bucket and empty Redis."""
@@ -416,17 +403,6 @@ def league_env(prod_league, prod_env, monkeypatch) -> dict[str, str]:
     registry = gcs.ObjectStore(prod_league[gcs.BUCKET_ENV]).read("feast/registry.db")
     gcs.ObjectStore().write("feast/registry.db", registry.data)
     return {**prod_env, gcp.PROJECT_ENV: prod_league[gcp.PROJECT_ENV]}
-
-
-def redis_dump(env: dict[str, str]) -> dict[bytes, dict[bytes, bytes]]:
-    """Every hash of the project's keys in Redis (keys end with the project name)."""
-    from nbafs import stack
-
-    client = stack.redis_client(env)
-    try:
-        return {k: client.hgetall(k) for k in client.scan_iter(b"*" + PROJECT.encode())}
-    finally:
-        client.close()
 
 
 def _materialize(start: dt.datetime, end: dt.datetime) -> None:
@@ -453,6 +429,8 @@ def clean_dump(prod_league) -> dict:
 def test_feast_apply_then_plan_with_the_prod_yaml_plans_no_change(prod_league, monkeypatch):
     for name, value in prod_league.items():
         monkeypatch.setenv(name, value)
+    applied = _feast("apply")  # the CLI, again on the league's registry: nothing to change
+    assert applied.returncode == 0, applied.stderr
     planned = _feast("plan")
     assert planned.returncode == 0, planned.stderr
     assert "No changes to registry" in planned.stdout and "No changes to infrastructure" in planned.stdout

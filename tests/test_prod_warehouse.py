@@ -29,6 +29,7 @@ import pytest
 from nbafs import cli, paths
 from nbafs.profile import PROFILE_ENV
 from tests import backfill_support as support
+from tests.league import LEAGUE, local_league, prod_league, use  # noqa: F401 - fixtures
 from warehouse import columns, engine, gcp, sample_season, storage
 from warehouse.schema import (
     ALL_TABLES,
@@ -41,7 +42,6 @@ from warehouse.schema import (
 )
 from warehouse.validate import ValidationError, conform
 
-LEAGUE = ["--season", "2025-26", "--seed", "3", "--teams", "6", "--games-per-team", "20"]
 UTC = dt.timezone.utc
 ENGINES = ["local", pytest.param("prod", marks=pytest.mark.prod)]
 
@@ -50,50 +50,20 @@ def _local_env(directory) -> dict[str, str]:
     return {paths.DATA_DIR_ENV: str(directory)}
 
 
-def _apply(monkeypatch, env: dict[str, str]) -> None:
-    monkeypatch.delenv(PROFILE_ENV, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-
 @pytest.fixture(params=ENGINES)
 def wh(request, tmp_path, monkeypatch) -> engine.Warehouse:
     """An empty warehouse of each engine."""
     if request.param == "prod":
         request.getfixturevalue("prod_env")
     else:
-        _apply(monkeypatch, _local_env(tmp_path / "data"))
+        use(monkeypatch, _local_env(tmp_path / "data"))
     return engine.current()
-
-
-def _build_league() -> None:
-    assert cli.main(["generate", *LEAGUE]) == 0
-    assert cli.main(["transform"]) == 0
-
-
-@pytest.fixture(scope="module")
-def local_league(tmp_path_factory) -> dict[str, str]:
-    env = _local_env(tmp_path_factory.mktemp("league-local"))
-    with pytest.MonkeyPatch.context() as mp:
-        _apply(mp, env)
-        _build_league()
-    return env
-
-
-@pytest.fixture(scope="module")
-def prod_league(stack, tmp_path_factory) -> dict[str, str]:
-    from tests.stack_support import prod_environment
-
-    with pytest.MonkeyPatch.context() as mp:
-        env = prod_environment(stack, tmp_path_factory.mktemp("league-prod"), mp)
-        _build_league()
-    return env
 
 
 @pytest.fixture(params=ENGINES)
 def league(request, monkeypatch) -> engine.Warehouse:
     """The small generated league, transformed, in each engine (read it only)."""
-    _apply(monkeypatch, request.getfixturevalue(f"{request.param}_league"))
+    use(monkeypatch, request.getfixturevalue(f"{request.param}_league"))
     return engine.current()
 
 
@@ -286,7 +256,7 @@ def _assert_same_table(table, local: pa.Table, prod: pa.Table) -> None:
 def test_generate_and_transform_on_bigquery_give_the_local_tables(local_league, prod_league, monkeypatch):
     tables = {}
     for name, env in (("local", local_league), ("prod", prod_league)):
-        _apply(monkeypatch, env)
+        use(monkeypatch, env)
         wh = engine.current()
         assert wh.name == {"local": "duckdb", "prod": "bigquery"}[name]
         tables[name] = {t.fqn: wh.read(t) for t in ALL_TABLES}
@@ -296,7 +266,7 @@ def test_generate_and_transform_on_bigquery_give_the_local_tables(local_league, 
 
 @pytest.mark.prod
 def test_a_range_transform_on_bigquery_is_idempotent(local_league, prod_league, monkeypatch, capsys):
-    _apply(monkeypatch, prod_league)
+    use(monkeypatch, prod_league)
     wh = engine.current()
     days = wh.partitions(PLAYER_GAME_SUMMARY)
     before = {t.fqn: wh.read(t) for t in DERIVED_TABLES}
@@ -312,7 +282,7 @@ def test_nbafs_query_runs_on_bigquery_and_says_what_duckdb_sql_needs(local_leagu
            "FROM nba_analytics.player_game_summary WHERE minutes > 0 GROUP BY game_date ORDER BY game_date")
     out = {}
     for name, env in (("local", local_league), ("prod", prod_league)):
-        _apply(monkeypatch, env)
+        use(monkeypatch, env)
         assert cli.main(["query", "--format", "csv", sql]) == 0
         out[name] = capsys.readouterr().out
     assert out["prod"] == out["local"] and len(out["prod"].splitlines()) > 30
@@ -327,7 +297,7 @@ def test_verify_on_bigquery_equals_local(local_league, prod_league, monkeypatch,
 
     results = {}
     for name, env in (("local", local_league), ("prod", prod_league)):
-        _apply(monkeypatch, env)
+        use(monkeypatch, env)
         results[name] = verify()
     assert results["prod"] == results["local"] and len(results["prod"]) > 30
     assert cli.main(["verify", "--json"]) == 0  # prod is the active profile now
@@ -342,7 +312,7 @@ def test_serving_and_outcome_reads_on_bigquery_equal_local(local_league, prod_le
 
     got = {}
     for name, env in (("local", local_league), ("prod", prod_league)):
-        _apply(monkeypatch, env)
+        use(monkeypatch, env)
         days = engine.current().partitions(PLAYER_GAME_SUMMARY)
         rows = entity_rows_for_range(days[5], days[25])
         shuffled = rows.sample(frac=1.0, random_state=1)
@@ -386,7 +356,7 @@ def _closed_port() -> int:
 @pytest.mark.prod
 def test_bigquery_not_answering_is_one_clear_message(tmp_path, monkeypatch, capsys):
     port = _closed_port()
-    _apply(monkeypatch, {PROFILE_ENV: "prod", paths.DATA_DIR_ENV: str(tmp_path), gcp.PROJECT_ENV: "nbafs-nobody",
+    use(monkeypatch, {PROFILE_ENV: "prod", paths.DATA_DIR_ENV: str(tmp_path), gcp.PROJECT_ENV: "nbafs-nobody",
                          gcp.BIGQUERY_EMULATOR_ENV: f"http://127.0.0.1:{port}"})
     monkeypatch.delenv(gcp.BIGQUERY_STORAGE_EMULATOR_ENV, raising=False)
     assert cli.main(["query", "SELECT 1"]) == 1
@@ -406,7 +376,7 @@ def test_a_table_not_created_yet_says_what_to_run(prod_env, capsys):
 
 
 def test_transform_flags_follow_the_profile(tmp_path, monkeypatch, capsys):
-    _apply(monkeypatch, _local_env(tmp_path))
+    use(monkeypatch, _local_env(tmp_path))
     assert cli.main(["transform", "--profile", "bigquery"]) == 1
     assert "the profile is the environment variable NBAFS_PROFILE" in capsys.readouterr().err
     # --print-sql prints the active profile's statements; with a range it needs no warehouse at all.
