@@ -1,0 +1,48 @@
+"""`NBAFS_PROFILE=prod nbafs demo` (what `make prod-demo` runs) on the stand-ins equals the local demo.
+
+Both run as a user runs them, as commands, on the same small league and seed: the
+production one exits 0, prints the same summary (steps, baselines, skew 0 mismatches,
+charts) and saves the same training-set fingerprint as the local one: the same
+training set, built on BigQuery and served from Redis.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbafs import paths
+from nbafs.profile import PROFILE_ENV
+
+SMALL = ["demo", "--teams", "6", "--games-per-team", "20", "--seed", "5"]
+NBAFS = str(Path(sys.executable).parent / "nbafs")
+
+
+def _demo(env: dict[str, str]) -> tuple[str, dict]:
+    done = subprocess.run([NBAFS, *SMALL], cwd=paths.REPO_ROOT, env={**env, "NBAFS_PROGRESS": "plain"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    fingerprint = Path(env[paths.DATA_DIR_ENV]) / "models" / "player_points_v1" / "fingerprint.json"
+    return done.stdout, json.loads(fingerprint.read_text())
+
+
+@pytest.mark.prod
+def test_prod_demo_prints_the_local_summary_and_trains_on_the_same_training_set(prod_env, tmp_path):
+    local_env = {k: v for k, v in os.environ.items() if k != PROFILE_ENV}
+    local_env[paths.DATA_DIR_ENV] = str(tmp_path / "local")
+    local_out, local_fp = _demo(local_env)
+    prod_out, prod_fp = _demo(dict(os.environ))
+    for text in ("Steps", "season average", "last-5 average", "Skew check", "0 mismatches", "Charts"):
+        assert text in prod_out, text
+    assert prod_fp == local_fp, "the production demo trained on another training set"
+    assert prod_fp["rows"] > 500
+
+    def steps(out: str) -> list[str]:
+        """The step lines of the summary without their times."""
+        return [line.split("│")[3].strip() for line in out.splitlines()
+                if line.startswith("│") and line.count("│") == 4 and "s │" in line]
+    assert steps(prod_out) == steps(local_out), "the production summary says something else"
