@@ -22,13 +22,16 @@ The slate date defaults to the game date three quarters of the way through the s
 The demo builds its store from scratch in NBAFS_DATA_DIR (default data/): it clears the
 warehouse, the registry, the online store and the checkpoints there. It does so only
 in a directory it made itself (marked by a ``.nbafs-demo`` file) or an empty one;
-``--reset`` allows it elsewhere. Re-running it is safe.
+``--reset`` allows it elsewhere. Re-running it is safe. With ``NBAFS_PROFILE=prod`` it
+runs on the local stand-ins (``nbafs stack up``; ``make prod-demo``); against real GCP
+it refuses without ``--reset``, since it writes a sample season into the warehouse.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import time
 import warnings
@@ -68,8 +71,30 @@ class DemoResult:
 
 # --- the data directory ---------------------------------------------------------------
 
+def check_production_target(reset: bool) -> None:
+    """In the prod profile the demo writes a sample season into the warehouse: stand-ins only, or --reset.
+
+    Against real GCP it would replace the season's partitions of ``NBAFS_GCP_PROJECT``'s
+    tables, so it runs there only when asked in so many words.
+    """
+    from nbafs import profile
+    from warehouse import gcp
+
+    if profile.active() != "prod" or reset:
+        return
+    real = [name for name in (gcp.BIGQUERY_EMULATOR_ENV, gcp.STORAGE_EMULATOR_ENV) if not os.environ.get(name, "").strip()]
+    if real:
+        raise UserError(
+            f"NBAFS_PROFILE=prod nbafs demo writes a sample season into BigQuery project {gcp.project()}, and "
+            f"{' and '.join(real)} {'is' if len(real) == 1 else 'are'} unset: that is Google's service, not the "
+            f'stand-ins. Run it on the stand-ins (eval "$(nbafs stack up)", or make prod-demo), or pass --reset '
+            f"if you mean to overwrite that project's tables."
+        )
+
+
 def prepare_data_dir(reset: bool) -> Path:
     """Clear the store state the demo rebuilds, if the directory is the demo's (or --reset)."""
+    check_production_target(reset)
     d = paths.data_dir()
     present = [name for name in STORE_STATE if (d / name).exists()]
     if present and not (d / MARKER).exists() and not reset:
@@ -436,7 +461,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--games-per-team", type=int, default=82,
                         help="games per team in the sample season (default %(default)s; fewer = a quicker demo)")
     parser.add_argument("--reset", action="store_true",
-                        help="allow clearing a data dir the demo did not make (warehouse, registry, online store)")
+                        help="allow clearing a data dir the demo did not make (warehouse, registry, online store); "
+                             "with NBAFS_PROFILE=prod, allow writing the sample season to a real BigQuery project")
     parser.add_argument("--json", action="store_true", help="print the final metrics as JSON instead of tables")
 
 

@@ -49,3 +49,16 @@ def test_predict_date_must_be_a_game_date_with_history():
         demo.choose_predict_date(dates, dt.date(2025, 10, 22))
     with pytest.raises(UserError, match="earlier game dates"):
         demo.choose_predict_date(dates, dates[3])
+
+
+def test_prod_demo_refuses_real_gcp_without_reset(data_dir, monkeypatch):
+    """The demo writes a sample season into the warehouse: never into a real project by accident."""
+    monkeypatch.setenv("NBAFS_PROFILE", "prod")
+    monkeypatch.setenv("NBAFS_GCP_PROJECT", "someones-production")
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:1")
+    with pytest.raises(UserError, match="someones-production.*BIGQUERY_EMULATOR_HOST is unset.*--reset"):
+        demo.prepare_data_dir(reset=False)
+    assert not (data_dir / demo.MARKER).exists(), "refused before touching anything"
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:1")
+    demo.check_production_target(reset=False)  # the stand-ins: allowed
