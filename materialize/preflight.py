@@ -34,7 +34,7 @@ from typing import Iterable
 from nbafs import paths
 from warehouse import columns
 from warehouse import schema as wschema
-from warehouse.columns import ColumnRead, Report, declared_type
+from warehouse.columns import ColumnRead, Report, declared_type, is_declared
 
 PreflightError = columns.ColumnError
 """A column something reads is missing or has an unusable type: nothing was run."""
@@ -93,7 +93,7 @@ def source_table(data_source) -> str | None:
     table = getattr(data_source, "table", None)
     if table and not getattr(data_source, "path", None):
         fqn = ".".join(str(table).replace(":", ".").split(".")[-2:])
-        return fqn if _is_declared(fqn) else None
+        return fqn if is_declared(fqn) else None
     path = getattr(data_source, "path", None)
     if not path or "://" in path:
         return None
@@ -102,7 +102,7 @@ def source_table(data_source) -> str | None:
         i = parts.index("warehouse")
         if len(parts) > i + 2:
             fqn = f"{parts[i + 1]}.{parts[i + 2]}"
-            if _is_declared(fqn):
+            if is_declared(fqn):
                 return fqn
     return None
 
@@ -127,14 +127,6 @@ def source_files(views: Iterable) -> dict[str, str]:
             continue
         out[source_name(src)] = str(paths.resolve_in_data_dir(src.path))
     return out
-
-
-def _is_declared(fqn: str) -> bool:
-    try:
-        wschema.table(fqn)
-        return True
-    except KeyError:
-        return False
 
 
 def feature_view_reads(views: Iterable) -> list[ColumnRead]:

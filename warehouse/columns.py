@@ -83,7 +83,7 @@ def check(
     by_table: dict[str, list[ColumnRead]] = {}
     for r in reads:
         by_table.setdefault(r.table, []).append(r)
-    declared = [wschema.table(fqn) for fqn in by_table if _is_declared(fqn)]
+    declared = [wschema.table(fqn) for fqn in by_table if is_declared(fqn)]
     stored = wh.stored_columns(declared, start, end) if declared else {}
     for fqn, pattern in (files or {}).items():
         if fqn in by_table and fqn not in stored:
@@ -97,7 +97,7 @@ def check(
             skipped.append(fqn)
             continue
         n_units += len(units)
-        unit = wh.unit if _is_declared(fqn) else "partition file"
+        unit = wh.unit if is_declared(fqn) else "partition file"
         problems += _problems(fqn, table_reads, units, unit)
     seconds = time.perf_counter() - t0
     if problems:
@@ -114,7 +114,7 @@ def _problems(fqn: str, table_reads: list[ColumnRead], units: list[Stored], unit
     groups: dict[pa.Schema, list[str]] = {}
     for u in units:
         groups.setdefault(u.schema, []).append(u.where)
-    declared_names = set(wschema.table(fqn).column_names) if _is_declared(fqn) else set()
+    declared_names = set(wschema.table(fqn).column_names) if is_declared(fqn) else set()
     out: list[str] = []
     seen: set[tuple[str, str]] = set()
     for r in table_reads:
@@ -153,7 +153,8 @@ def _where(unit: str, where: list[str], total: int) -> str:
     return f"in {unit} {where[0]}" if total == 1 else f"in {len(where)} of {total} {unit}s (first: {where[0]})"
 
 
-def _is_declared(fqn: str) -> bool:
+def is_declared(fqn: str) -> bool:
+    """Whether ``fqn`` is a table of warehouse/schema.py."""
     try:
         wschema.table(fqn)
         return True
