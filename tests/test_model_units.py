@@ -140,7 +140,6 @@ def test_fingerprint_ignores_float_noise_past_12_significant_digits_only():
     """BigQuery and DuckDB may differ in the last bits of a float: the same set hashes the same."""
     df = synthetic_training_set(n_players=6, n_days=8)
     cols = ["points", *PLAYER_POINTS_V1]
-    fp = fingerprint(df, cols)
     floats = [c for c in cols if df[c].dtype == "float64"]
     noisy = df.copy()
     for c in floats:

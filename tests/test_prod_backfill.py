@@ -113,8 +113,7 @@ def test_a_chunk_with_zero_usage_stops_before_it_reaches_redis(own_league, monke
     assert "zero" in err
     dump = redis_dump(own_league)
     assert dump, "the chunks before the break were written"
-    from feast.protos.feast.types.Value_pb2 import Value  # noqa: F401 - Feast's timestamps are protobufs
-    from google.protobuf.timestamp_pb2 import Timestamp
+    from google.protobuf.timestamp_pb2 import Timestamp  # Feast's _ts:<view> fields
 
     latest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     for fields in dump.values():

@@ -114,7 +114,7 @@ def test_box_score_of_a_game_missing_from_the_schedule(wh):
     sched = pq.read_table(storage.partition_path(SCHEDULE, DAY))
     gone = sched.column("game_id")[0].as_py()
     rewrite(SCHEDULE, DAY, lambda t: t.filter(pc.not_equal(t.column("game_id"), gone)))
-    msg = transform_fails(f"game_id={gone} dated {DAY} but nba_raw.schedule has no such game")
+    transform_fails(f"game_id={gone} dated {DAY} but nba_raw.schedule has no such game")
 
 
 def test_cli_prints_the_message_without_traceback_and_exits_1(wh, capsys):
