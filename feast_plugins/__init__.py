@@ -1,4 +1,6 @@
-"""Feast extension classes that feature_store.yaml names by class path.
+"""Feast extension classes that feature_store.yaml and feature_store.prod.yaml name by class path.
+
+Local profile:
 
 - ``registry_store.DataDirRegistryStore``: the registry file under NBAFS_DATA_DIR.
 - ``offline_store.NbaDuckDBOfflineStore``: DuckDB offline store over the parquet
@@ -8,6 +10,16 @@
   ``online_request.py`` (entity rows -> keys), ``online_serving.py`` (the response) and
   ``online_values.py`` (how values are stored and framed as protobuf).
 
+Production profile (endpoints and credentials from the environment, ``warehouse/gcp.py``):
+
+- ``registry_store.NbaGCSRegistryStore``: the registry object in GCS, clear errors.
+- ``bigquery_offline_store.NbaBigQueryOfflineStore``: Feast's BigQuery store on our clients.
+- ``redis_online_store.NbaRedisOnlineStore``: Memorystore for Redis, the local store's
+  monotonic write rule. ``env.py`` names an unset ``${VAR}`` of the yaml.
+
 The batch engine lives in ``materialize/engine.py`` (backfills are its concern).
 May import: nbafs, warehouse, feature_repo.catalog. Not: serving, model, materialize.
 """
+from nbafs.errors import clean_user_errors_under_feast_cli
+
+clean_user_errors_under_feast_cli()  # the feast CLI imports this package while loading the yaml

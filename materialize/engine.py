@@ -79,6 +79,7 @@ from feast.value_type import ValueType
 from materialize import gates as gates_mod
 from materialize import preflight, progress, state
 from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
+from nbafs.errors import clean_user_errors_under_feast_cli
 from warehouse.engine_duckdb import footer_day_counts, footer_schemas
 
 log = logging.getLogger(__name__)
@@ -86,28 +87,7 @@ UTC = dt.timezone.utc
 ONE_US = dt.timedelta(microseconds=1)
 CHUNK_ROWS_ENV = "NBAFS_CHUNK_ROWS"
 
-
-def _clean_user_errors_under_feast_cli() -> None:
-    """Under the ``feast`` command, print our UserErrors (gate, preflight, busy store) without a traceback.
-
-    Feast's CLI lets exceptions propagate to Python's default handler; a failing gate is
-    an answer for the user, not a crash. Other exceptions keep their traceback.
-    """
-    from nbafs.errors import UserError
-
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        if isinstance(exc, UserError):
-            print(f"feast: error: {exc}", file=sys.stderr)
-            return
-        previous(exc_type, exc, tb)
-
-    sys.excepthook = hook
-
-
-if os.path.basename(sys.argv[0] if sys.argv else "") == "feast":
-    _clean_user_errors_under_feast_cli()
+clean_user_errors_under_feast_cli()  # a failing gate under `feast materialize`: its message, no traceback
 
 
 class NbaBatchEngineConfig(LocalComputeEngineConfig):

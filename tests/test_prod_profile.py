@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -119,6 +120,16 @@ def test_prod_config_names_an_unset_variable(monkeypatch):
     monkeypatch.delenv("NBAFS_GCP_PROJECT")
     with pytest.raises(UserError, match="NBAFS_GCP_PROJECT is not set"):
         load_repo_config(paths.REPO_ROOT, profile.yaml_path()).offline_store
+
+
+def test_feast_cli_says_which_variable_is_unset_without_a_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NBAFS_GCP_PROJECT"}
+    env.update({k: v for k, v in PROD_ENV.items() if k != "NBAFS_GCP_PROJECT"}, NBAFS_DATA_DIR=str(tmp_path))
+    done = subprocess.run([str(Path(sys.executable).parent / "feast"), "-f", "feature_store.prod.yaml", "plan"],
+                          cwd=paths.REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "feast: error:" in done.stderr and "NBAFS_GCP_PROJECT is not set" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
 
 
 def test_prod_sources_are_bigquery_tables_with_the_same_names(prod_definitions):
