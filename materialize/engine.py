@@ -21,9 +21,10 @@ Why this gives the guarantees of issue 4:
 
 - *Memory* is bounded by the chunk, not the window: the plan holds one count per day,
   rows are read chunk by chunk.
-- *Monotonic*: chunks go forward in time, and the online store (NbaSqliteOnlineStore;
-  Feast's Redis store in production) writes a value only if its event timestamp is not
-  older than the stored one, so an old window materialized after a new one changes nothing.
+- *Monotonic*: chunks go forward in time, and the online store (NbaSqliteOnlineStore
+  locally, NbaRedisOnlineStore in production, one rule) replaces a value only with one
+  whose event time is later, or equal with a created time not older, so an old window
+  materialized after a new one changes nothing and a late correction lands.
 - *Resume*: the checkpoint (files locally, GCS objects in production: materialize/state.py)
   is saved after the chunk's write committed. A run killed at
   any moment resumes after the last checkpointed chunk and rewrites at most one chunk
