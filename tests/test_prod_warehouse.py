@@ -265,6 +265,21 @@ def test_generate_and_transform_on_bigquery_give_the_local_tables(local_league, 
 
 
 @pytest.mark.prod
+def test_a_per_game_formula_gives_the_same_bits_on_both_engines(local_league, prod_league, monkeypatch):
+    """``0.44`` is FLOAT64 in BigQuery, DECIMAL in DuckDB: the local engine casts such literals to
+    DOUBLE, so usage_rate (one formula per row, no sum) is bit for bit BigQuery's."""
+    got = {}
+    for name, env in (("local", local_league), ("prod", prod_league)):
+        use(monkeypatch, env)
+        got[name] = _sorted(engine.current().read(PLAYER_GAME_SUMMARY, columns=["player_lookup", "game_id", "usage_rate"]),
+                            ["game_id", "player_lookup"])
+    local, prod = got["local"].column("usage_rate"), got["prod"].column("usage_rate")
+    assert got["local"].column("game_id").equals(got["prod"].column("game_id"))
+    assert local.null_count == prod.null_count < len(local)
+    assert local.to_pylist() == prod.to_pylist()
+
+
+@pytest.mark.prod
 def test_a_range_transform_on_bigquery_is_idempotent(local_league, prod_league, monkeypatch, capsys):
     use(monkeypatch, prod_league)
     wh = engine.current()

@@ -134,7 +134,12 @@ def _parse(sql: str) -> tuple[exp.Expression, ...]:
 
 
 def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
-    """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL."""
+    """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL.
+
+    A number literal with a point or an exponent (``0.44``) is FLOAT64 in BigQuery but
+    DECIMAL in DuckDB, and exact decimal arithmetic ends in other last bits than
+    BigQuery's doubles; it is cast to DOUBLE so both engines compute the same floats.
+    """
 
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Parameter):
@@ -142,6 +147,8 @@ def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
             if name not in params:
                 raise KeyError(f"SQL parameter @{name} has no value; known: {', '.join(params) or 'none'}")
             return _literal(params[name])
+        if isinstance(node, exp.Literal) and not node.is_string and any(c in node.this for c in ".eE"):
+            return exp.cast(node.copy(), exp.DataType.build("DOUBLE"))
         return node
 
     return expression.copy().transform(bind).sql(dialect="duckdb")
