@@ -148,13 +148,15 @@ form AS (
 ),
 
 -- Each team's defence per game: the points and possessions of the team facing it.
+-- Possessions are kept in hundredths, an exact INT64 (FGA + 0.44*FTA is not exact in
+-- floating point), so their season sum is the same whatever order an engine adds in.
 defence_games AS (
   SELECT
     team_games.team_abbr AS defence_abbr,
     team_games.season,
     team_games.game_date,
     scorer.points AS points_allowed,
-    scorer.fga + 0.44 * scorer.fta - scorer.oreb + scorer.turnovers AS opponent_possessions,
+    100 * (scorer.fga - scorer.oreb + scorer.turnovers) + 44 * scorer.fta AS opponent_possessions_x100,
     scorer.created_at
   FROM team_games
   JOIN nba_raw.team_boxscores AS scorer
@@ -166,7 +168,7 @@ opponent_defence AS (
   SELECT
     games.game_id,
     games.team_abbr,
-    SAFE_DIVIDE(100 * SUM(defence_games.points_allowed), SUM(defence_games.opponent_possessions))
+    SAFE_DIVIDE(100 * SUM(defence_games.points_allowed), SUM(defence_games.opponent_possessions_x100) / 100)
       AS opponent_def_rating,
     MAX(defence_games.created_at) AS created_at
   FROM games

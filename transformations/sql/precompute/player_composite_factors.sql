@@ -110,14 +110,15 @@ team_games AS (
   WHERE team.game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
 ),
 
--- Each team's season-to-date totals before a date, over all its games.
+-- Each team's season-to-date totals before a date, over all its games. Plays are summed
+-- in hundredths (exact INT64), so the total does not depend on the order of the rows.
 team_to_date AS (
   SELECT
     asked.team_abbr,
     asked.season,
     asked.game_date,
     SUM(team_games.minutes) AS team_minutes,
-    SUM(team_games.fga + 0.44 * team_games.fta + team_games.turnovers) AS team_plays,
+    SUM(100 * (team_games.fga + team_games.turnovers) + 44 * team_games.fta) / 100 AS team_plays,
     MAX(team_games.created_at) AS created_at
   FROM (SELECT DISTINCT team_abbr, season, game_date FROM player_stints) AS asked
   JOIN team_games
