@@ -36,13 +36,14 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
 from feast.infra.online_stores.redis import RedisClient, RedisOnlineStore, RedisOnlineStoreConfig, RedisType
 
 from nbafs.errors import UserError
+from warehouse import gcp
 
 CLASS_PATH = "feast_plugins.redis_online_store.NbaRedisOnlineStore"
-HOST_ENV = "NBAFS_REDIS_HOST"
-PORT_ENV = "NBAFS_REDIS_PORT"
-PASSWORD_ENV = "NBAFS_REDIS_PASSWORD"
-TLS_ENV = "NBAFS_REDIS_TLS"
-CA_CERT_ENV = "NBAFS_REDIS_CA_CERT"
+HOST_ENV = gcp.REDIS_HOST_ENV
+PORT_ENV = gcp.REDIS_PORT_ENV
+PASSWORD_ENV = gcp.REDIS_PASSWORD_ENV
+TLS_ENV = gcp.REDIS_TLS_ENV
+CA_CERT_ENV = gcp.REDIS_CA_CERT_ENV
 
 
 class RedisUnavailableError(UserError):

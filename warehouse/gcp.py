@@ -1,6 +1,7 @@
 """Clients for Google Cloud (BigQuery, its Storage Read API, GCS), configured from the environment.
 
-The one place that knows how the production profile reaches GCP, so the same code talks
+The one place that knows how the production profile reaches GCP (and declares the names
+of the environment variables that point at it, Memorystore's included), so the same code talks
 to Google or to the local stand-ins (``nbafs stack up``) depending on the environment
 only:
 
@@ -29,6 +30,13 @@ BIGQUERY_EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 BIGQUERY_STORAGE_EMULATOR_ENV = "NBAFS_BIGQUERY_STORAGE_EMULATOR_HOST"
 STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+BUCKET_ENV = "NBAFS_GCS_BUCKET"  # read by warehouse/gcs.py
+# Memorystore for Redis, read by feast_plugins/redis_online_store.py
+REDIS_HOST_ENV = "NBAFS_REDIS_HOST"
+REDIS_PORT_ENV = "NBAFS_REDIS_PORT"
+REDIS_PASSWORD_ENV = "NBAFS_REDIS_PASSWORD"
+REDIS_TLS_ENV = "NBAFS_REDIS_TLS"
+REDIS_CA_CERT_ENV = "NBAFS_REDIS_CA_CERT"
 
 
 def project() -> str:

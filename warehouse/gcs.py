@@ -22,7 +22,7 @@ from typing import Iterator
 from nbafs.errors import UserError
 from warehouse import gcp
 
-BUCKET_ENV = "NBAFS_GCS_BUCKET"
+BUCKET_ENV = gcp.BUCKET_ENV
 RETRY_SECONDS = 15.0
 
 
