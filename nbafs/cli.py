@@ -25,6 +25,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("backfill", "materialize.backfill", "transform + materialize + verify a date range, resumable"),
     ("training-set", "serving.training_set", "build a point-in-time training set through the feature service"),
     ("online", "serving.online", "fetch the online feature vectors of a game-day slate"),
+    ("push-lines", "serving.push_lines", "push a new betting-lines snapshot file to the online and offline stores"),
+    ("consistency", "serving.consistency", "replay logged online requests through historical retrieval and count mismatches"),
     ("train", "model.train", "train the player-points model on a point-in-time training set"),
     ("predict", "model.predict", "predict a game-day slate from the online store"),
     ("skew", "model.skew", "compare online vectors with historical retrieval at the same time"),
