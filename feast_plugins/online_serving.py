@@ -22,15 +22,19 @@ value once more. Here, through the method Feast's provider calls on the online s
    its ``to_dict``/``to_df`` reuse the Python values read in step 2 instead of
    decoding them again.
 
-The result is the proto Feast's generic path builds over the same store
-(``tests/test_online_store.py`` compares them value by value, statuses and timestamps
-included). Requests this module does not cover return None and the store falls back to
-Feast's generic path: feature services with ``precompute_online``, version metadata,
-versioned views, on-demand views written to the online store, with aggregations, or
-in a mode other than python or pandas.
+Two things differ from Feast, on purpose: every value is judged by the staleness rule
+(``staleness.py``: outside its view's window at the request time it is NULL with status
+OUTSIDE_MAX_AGE; stock Feast serves it as PRESENT), and features come in the declared
+order (a service's ``order`` tag, else the order of the refs asked for), whatever the
+hash seed. Otherwise the proto is the one Feast's generic path builds over the same
+store (``tests/test_online_store.py`` compares them value by value, statuses and
+timestamps included). Requests Feast's generic path would need (version metadata,
+``precompute_online``, on-demand views written to the online store or aggregated) are
+refused with a ``RequestError`` rather than served without the rule.
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
@@ -43,7 +47,8 @@ from feast.type_map import feast_value_type_to_python_type, python_values_to_pro
 from feast.types import ComplexFeastType, PrimitiveFeastType
 from feast.value_type import ValueType
 
-from feast_plugins import online_request
+from feast_plugins import online_request, staleness
+from feast_plugins.staleness import RequestError
 from feast_plugins.online_values import (
     NATIVE_CODECS,
     NULL_TIMESTAMP_FRAME,
@@ -58,7 +63,8 @@ if TYPE_CHECKING:
     from feast_plugins.online_store import NbaSqliteOnlineStore
 
 RESULTS_FIELD = 2  # GetOnlineFeaturesResponse.results
-_PRESENT, _NOT_FOUND = FieldStatus.PRESENT, FieldStatus.NOT_FOUND
+_PRESENT, _NOT_FOUND, _OUTSIDE_MAX_AGE = FieldStatus.PRESENT, FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
+ORDER_TAG = "order"  # a feature service's tag holding its declared feature order (feature_repo/feature_services.py)
 
 
 class NbaOnlineResponse(OnlineResponse):
@@ -70,10 +76,23 @@ class NbaOnlineResponse(OnlineResponse):
     """
 
     def __init__(self, proto, feature_types, python_columns: Dict[str, list],
-                 timestamp_seconds: Dict[str, list]):
+                 timestamp_seconds: Dict[str, list], statuses: Optional[Dict[str, list]] = None):
         super().__init__(proto, feature_types=feature_types)
         self._python_columns = python_columns
         self._timestamp_seconds = timestamp_seconds
+        self._statuses = statuses or {}
+
+    def python_columns(self) -> Dict[str, list]:
+        """Name -> Python values of every column of the response (do not mutate)."""
+        return {name: self._python_columns[name] for name in self.proto.metadata.feature_names.val}
+
+    def statuses(self, name: str) -> list:
+        """FieldStatus per row of one column (PRESENT for entity and request columns)."""
+        found = self._statuses.get(name)
+        if found is None:
+            names = list(self.proto.metadata.feature_names.val)
+            found = list(self.proto.results[names.index(name)].statuses)
+        return found
 
     def to_dict(self, include_event_timestamps: bool = False) -> Dict[str, Any]:
         response: Dict[str, List[Any]] = {}
@@ -92,7 +111,7 @@ class NbaOnlineResponse(OnlineResponse):
 
 
 def get_online_features(
-    store: "NbaSqliteOnlineStore",
+    store,
     config,
     features,
     entity_rows,
@@ -100,34 +119,87 @@ def get_online_features(
     project: str,
     full_feature_names: bool,
     include_feature_view_version_metadata: bool,
-) -> Optional[NbaOnlineResponse]:
-    """The response, or None when the request needs Feast's generic path (see the docstring)."""
-    if include_feature_view_version_metadata or config.entity_key_serialization_version != 3:
-        return None
+) -> NbaOnlineResponse:
+    """Feast's online response for this request, every value judged by the staleness rule."""
+    if include_feature_view_version_metadata:
+        raise RequestError(
+            "include_feature_view_version_metadata: not served by this store (no view here is versioned); "
+            "leave it false"
+        )
+    if config.entity_key_serialization_version != 3:
+        raise RequestError(
+            f"entity_key_serialization_version {config.entity_key_serialization_version} in the yaml: "
+            f"this store serves version 3; set it to 3"
+        )
     if isinstance(features, FeatureService) and getattr(features, "precompute_online", False):
-        return None
-    request = online_request.prepare(registry, project, features, entity_rows, full_feature_names)
+        raise RequestError(f"feature service {features.name!r}: precompute_online is not supported here")
+    entity_values = dict(online_request.columnar(entity_rows))  # never mutate the caller's rows
+    rows = _row_count(entity_values)
+    request_us = staleness.pop_request_times(entity_values, rows)
+    request = online_request.prepare(registry, project, features, entity_values, full_feature_names)
     for odfv in request.requested_odfvs:
         if odfv.write_to_online_store or odfv.aggregations or odfv.mode not in ("python", "pandas"):
-            return None
+            raise RequestError(
+                f"on-demand view {odfv.name!r}: written to the online store, aggregated or in mode "
+                f"{odfv.mode!r}; this store computes python and pandas on-demand views at request time only"
+            )
     store._check_versioned_read_support(request.grouped_refs)
+    if rows is None:
+        request_us = request_us or [time.time_ns() // 1000]
 
     response = request.response
     python_columns = request.python_columns
     timestamp_seconds: Dict[str, list] = {}
+    statuses: Dict[str, list] = {}  # feature -> FieldStatus per row
+    view_statuses: Dict[str, list] = {}  # view -> FieldStatus per row
     names: List[str] = []
     vectors: List[bytes] = []
     for group in _group_by_keys(request):
-        _read_group(store, config, group, full_feature_names, names, vectors, python_columns, timestamp_seconds)
-    response.metadata.feature_names.val.extend(names)
-    response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, v) for v in vectors))
+        _read_group(store, config, group, full_feature_names, request_us, names, vectors,
+                    python_columns, timestamp_seconds, statuses, view_statuses)
 
     feature_types = store._build_feature_types(request.grouped_refs)
     if request.requested_odfvs:
-        _apply_on_demand_views(response, request.feature_refs, request.requested_odfvs, full_feature_names,
-                               python_columns, timestamp_seconds)
+        entity_names = list(response.metadata.feature_names.val)
+        _apply_on_demand_views(entity_names, names, vectors, request.feature_refs, request.requested_odfvs,
+                               full_feature_names, python_columns, timestamp_seconds, statuses, view_statuses)
+    order = declared_order(features, request.feature_refs, full_feature_names)
+    ranked = sorted(range(len(names)), key=lambda i: order.get(names[i], len(order)))
+    response.metadata.feature_names.val.extend(names[i] for i in ranked)
+    response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, vectors[i]) for i in ranked))
     utils._drop_unneeded_columns(response, request.requested_result_row_names)
-    return NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds)
+    result = NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds, statuses)
+    if isinstance(features, FeatureService) and features.logging_config is not None:
+        from feast_plugins import feature_log
+
+        feature_log.record(config, registry, project, features, result, request_us)
+    return result
+
+
+def declared_order(features, feature_refs: List[str], full_feature_names: bool) -> Dict[str, int]:
+    """Response name -> rank: a service's ``order`` tag (its declared order), else the refs' order.
+
+    Feast groups a service's features by view and its column order varies with the hash
+    seed; every response of ours lists features in this order instead.
+    """
+    refs = list(feature_refs)
+    if isinstance(features, FeatureService) and features.tags.get(ORDER_TAG):
+        view_of = {f.name: p.name_to_use() for p in features.feature_view_projections for f in p.features}
+        declared = [n.strip() for n in features.tags[ORDER_TAG].split(",") if n.strip()]
+        refs = [f"{view_of.get(n, '')}:{n}" for n in declared] + refs
+    order: Dict[str, int] = {}
+    for ref in refs:
+        view, _, feature = ref.partition(":")
+        name = f"{view}__{feature}" if full_feature_names else feature
+        order.setdefault(name, len(order))
+    return order
+
+
+def _row_count(entity_values: dict) -> Optional[int]:
+    for name, values in entity_values.items():
+        if name != staleness.REQUEST_TIME and hasattr(values, "__len__"):
+            return len(values)
+    return None
 
 
 class _KeyGroup:
@@ -145,13 +217,14 @@ def _group_by_keys(request: online_request.Request) -> List[_KeyGroup]:
     groups: Dict[tuple, _KeyGroup] = {}
     for table, requested in request.grouped_refs:
         values = utils._get_table_entity_values(table, entity_name_to_join_key_map, join_key_values)
-        expected = set(entity_name_to_join_key_map.values()) - {"__dummy_id"}
-        missing = sorted(k for k in expected if k not in values)
-        empty = sorted(k for k in expected if not values.get(k))
-        if (missing or empty) and not any(values.values()):
-            raise KeyError(  # Feast's own message (utils._get_unique_entities)
-                f"Missing join key values for keys: {missing}. No values provided for keys: {empty}. "
-                f"Provided join_key_values: {list(join_key_values.keys())}"
+        table_keys = [entity_name_to_join_key_map[e] for e in table.entities if e in entity_name_to_join_key_map]
+        absent = [k for k in table_keys if k not in values and k != "__dummy_id"]
+        if absent:
+            # Stock Feast reads such a view with the keys it has and returns NULL for it.
+            raise RequestError(
+                f"entities: no {', '.join(repr(k) for k in absent)}; feature view "
+                f"{table.projection.name_to_use()!r} is keyed by {table_keys}: add one value per row "
+                f"(given: {sorted(join_key_values)})"
             )
         # Same join keys over the same value lists: the same serialized keys.
         group_key = tuple((k, id(v)) for k, v in values.items())
@@ -161,10 +234,14 @@ def _group_by_keys(request: online_request.Request) -> List[_KeyGroup]:
     return list(groups.values())
 
 
-def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names: List[str],
-                vectors: List[bytes], python_columns: Dict[str, list],
-                timestamp_seconds: Dict[str, list]) -> None:
-    """Read a group of views in one query; append their FeatureVectors (as bytes) and names."""
+def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, request_us: List[int],
+                names: List[str], vectors: List[bytes], python_columns: Dict[str, list],
+                timestamp_seconds: Dict[str, list], statuses: Dict[str, list],
+                view_statuses: Dict[str, list]) -> None:
+    """Read a group of views in one query; append their FeatureVectors (as bytes) and names.
+
+    A value outside its view's window at the row's request time is NULL, OUTSIDE_MAX_AGE.
+    """
     keys = group.keys
     # Distinct keys in order of first appearance; output row i shows distinct entity slot[i].
     position: Dict[bytes, int] = {}
@@ -179,36 +256,47 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, names
 
     offset = 0
     for table, requested in group.views:
-        event_us = columns[offset] if columns else ()
+        event_us = per_row(columns[offset]) if columns else []
+        row_status = staleness.judge(event_us, request_us, staleness.ttl_micros(table))
+        served = [st == _PRESENT for st in row_status]
+        all_served = all(served)
         frames_of: Dict[int, bytes] = {}
-        timestamps = b"".join(per_row([
+        timestamps = b"".join([
             NULL_TIMESTAMP_FRAME if us is None else (frames_of.get(us) or frames_of.setdefault(us, timestamp_frame(us)))
             for us in event_us
-        ]))
-        seconds = per_row([0 if us is None else us // 1_000_000 for us in event_us])
-        statuses = statuses_frame(per_row([_NOT_FOUND if us is None else _PRESENT for us in event_us]))
+        ])
+        seconds = [0 if us is None else us // 1_000_000 for us in event_us]
+        status_bytes = statuses_frame(row_status)
         codecs = {f.name: codec_for(f.dtype.to_value_type()) for f in table.features}
         view_name = table.projection.name_to_use()
+        view_statuses[view_name] = row_status
         for j, feature in enumerate(requested, start=offset + 1):
             codec = codecs[feature]
             stored = per_row(columns[j]) if columns else []
+            if not all_served:
+                stored = [v if ok else None for v, ok in zip(stored, served)]
             name = f"{view_name}__{feature}" if full_feature_names else feature
             names.append(name)
-            vectors.append(frame_column(codec, stored) + statuses + timestamps)
+            vectors.append(frame_column(codec, stored) + status_bytes + timestamps)
             if not codec.python_is_stored:
                 to_python = codec.to_python
                 stored = [None if v is None else to_python(v) for v in stored]
             python_columns[name] = stored
             timestamp_seconds[name] = seconds
+            statuses[name] = row_status
         offset += 1 + len(requested)
 
 
-def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature_names: bool,
-                           python_columns: Dict[str, list], timestamp_seconds: Dict[str, list]) -> None:
+def _apply_on_demand_views(entity_names: List[str], names: List[str], vectors: List[bytes], feature_refs,
+                           requested_odfvs, full_feature_names: bool, python_columns: Dict[str, list],
+                           timestamp_seconds: Dict[str, list], statuses: Dict[str, list],
+                           view_statuses: Dict[str, list]) -> None:
     """Feast's ``_augment_response_with_on_demand_transforms``, fed with Python values at hand.
 
     Same inputs (the response's columns minus features of views the on-demand view
-    does not declare), same Feast transform calls, same conversion of the outputs.
+    does not declare), same Feast transform calls, same conversion of the outputs. An
+    output is OUTSIDE_MAX_AGE where one of its source views' values was (it is computed
+    from a NULL there), else PRESENT, as in Feast.
     """
     requested_odfv_map = {
         (odfv.projection.name_alias if odfv.projection else None) or odfv.name: odfv
@@ -224,7 +312,7 @@ def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature
             )
 
     def current_columns() -> Dict[str, list]:
-        return {name: python_columns[name] for name in response.metadata.feature_names.val}
+        return {name: python_columns[name] for name in [*entity_names, *names]}
 
     initial_dict: Optional[Dict[str, list]] = None
     initial_arrow: Optional[pa.Table] = None
@@ -242,6 +330,8 @@ def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature
             inputs = initial_arrow.select([c for c in initial_arrow.column_names if c not in undeclared])
             outputs = odfv.transform_arrow(inputs, full_feature_names)
             produced = outputs.column_names
+        sources = [view_statuses[p.name_to_use()] for p in odfv.source_feature_view_projections.values()
+                   if p.name_to_use() in view_statuses]
         schema_types = {f.name: f.dtype for f in odfv.schema}
         for feature in [f for f in produced if f in wanted]:
             value_type = _value_type(schema_types.get(feature))
@@ -251,14 +341,16 @@ def _apply_on_demand_views(response, feature_refs, requested_odfvs, full_feature
             else:
                 raw = outputs[feature]
             stored = _stored_outputs(raw, value_type, odfv.mode)
-            codec = codec_for(value_type)
-            values = frame_column(codec, stored)
             n = len(stored)
-            vector = values + statuses_frame([_PRESENT] * n) + NULL_TIMESTAMP_FRAME * n
-            response.metadata.feature_names.val.append(feature)
-            response.MergeFromString(length_delimited(RESULTS_FIELD, vector))
+            row_status = [_OUTSIDE_MAX_AGE if _OUTSIDE_MAX_AGE in per_source else _PRESENT
+                          for per_source in zip(*sources)] if sources else [_PRESENT] * n
+            stored = [v if st == _PRESENT else None for v, st in zip(stored, row_status)]
+            codec = codec_for(value_type)
+            names.append(feature)
+            vectors.append(frame_column(codec, stored) + statuses_frame(row_status) + NULL_TIMESTAMP_FRAME * n)
             python_columns[feature] = [None if v is None else codec.to_python(v) for v in stored]
             timestamp_seconds[feature] = [0] * n
+            statuses[feature] = row_status
 
 
 def _undeclared_columns(odfv, feature_refs, requested_odfv_map, requested_odfvs) -> set:

@@ -481,19 +481,9 @@ class NbaSqliteOnlineStore(OnlineStore):
         full_feature_names: bool = False,
         include_feature_view_version_metadata: bool = False,
     ) -> OnlineResponse:
-        """What ``FeatureStore.get_online_features`` runs (through the provider).
-
-        The common request (feature views and python/pandas on-demand views) is served
-        by ``online_serving.get_online_features``; anything else by Feast's generic path.
-        """
-        response = online_serving.get_online_features(
+        """What ``FeatureStore.get_online_features`` runs (through the provider): ``online_serving``."""
+        return online_serving.get_online_features(
             self, config, features, entity_rows, registry, project,
-            full_feature_names, include_feature_view_version_metadata,
-        )
-        if response is not None:
-            return response
-        return super().get_online_features(
-            config, features, entity_rows, registry, project,
             full_feature_names, include_feature_view_version_metadata,
         )
 

@@ -39,6 +39,7 @@ from feast_plugins.online_values import codec_for, serialize_key_column, seriali
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 10, 6, tzinfo=UTC)
+AT = (T0 + dt.timedelta(days=2, hours=1)).isoformat()  # request time: the last day's values are fresh
 PLAYERS = ["alpha", "bravo", "charlie", "delta"]
 STORE_TYPE = "feast_plugins.online_store.NbaSqliteOnlineStore"
 
@@ -67,8 +68,8 @@ def _source_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     stats["i32"] = stats["i32"].astype("int32")
     stats["f32"] = stats["f32"].astype("float32")
     lines = pd.DataFrame(dict(
-        player_lookup=PLAYERS, game_id=["g1", "g1", "g2", "g2"], event_timestamp=[T0] * 4,
-        created_at=[T0] * 4, line=[20.5, None, 7.5, 11.0],
+        player_lookup=PLAYERS, game_id=["g1", "g1", "g2", "g2"], event_timestamp=[T0 + dt.timedelta(days=2)] * 4,
+        created_at=[T0 + dt.timedelta(days=2)] * 4, line=[20.5, None, 7.5, 11.0],
     ))
     return stats, lines
 
@@ -129,6 +130,7 @@ def _rows(players, offered=None, games=None) -> dict:
     rows = {"player_lookup": list(players)}
     rows["game_id"] = games or ["g1" if p in ("alpha", "bravo") else "g2" for p in players]
     rows["offered"] = offered or [15.0] * len(players)
+    rows["request_time"] = [AT] * len(players)
     return rows
 
 
@@ -201,8 +203,11 @@ def _write(fs, player_name: str, pts: float, event: dt.datetime, created: dt.dat
     fs.write_to_online_store("stats", df)
 
 
+WRITES_AT = (T0 + dt.timedelta(days=1)).isoformat()  # the writes below are at T0 and T0 + 1 day: both fresh
+
+
 def _pts(fs, player_name: str):
-    return fs.get_online_features(features=["stats:pts"], entity_rows=[{"player_lookup": player_name}]).to_dict()["pts"][0]
+    return fs.get_online_features(features=["stats:pts"], entity_rows=[{"player_lookup": player_name, "request_time": WRITES_AT}]).to_dict()["pts"][0]
 
 
 def test_an_older_write_never_replaces_a_newer_value(fs):
@@ -271,7 +276,7 @@ def test_fast_response_with_numpy_inputs_equals_feasts(fs):
     _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
     service = fs.get_feature_service("svc")
     rows = {"player_lookup": list(np.array(["charlie", "alpha"])), "game_id": list(np.array(["g2", "g1"])),
-            "offered": list(np.array([1.5, np.nan]))}
+            "offered": list(np.array([1.5, np.nan])), "request_time": [AT, AT]}
     fast = fs.get_online_features(features=service, entity_rows=rows)
     generic = _generic(fs, service, rows)
     assert _by_name(fast) == _by_name(generic)
@@ -280,7 +285,7 @@ def test_fast_response_with_numpy_inputs_equals_feasts(fs):
 
 def test_fast_response_with_entity_rows_as_dicts_and_feature_refs(fs):
     _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
-    rows = [{"player_lookup": p, "game_id": "g1"} for p in ("bravo", "alpha")]
+    rows = [{"player_lookup": p, "game_id": "g1", "request_time": AT} for p in ("bravo", "alpha")]
     features = ["stats:pts", "stats:team", "line:line"]
     fast = fs.get_online_features(features=features, entity_rows=rows)
     assert fast.to_dict() == _generic(fs, features, rows).to_dict()
@@ -405,3 +410,80 @@ def test_a_forked_process_writes_with_its_own_connection(fs):
     child.join(timeout=60)
     assert parent_end.recv() == "ok" and child.exitcode == 0
     assert _pts(fs, "bravo") == 7.0  # the parent sees the child's commit, its connection still works
+
+
+# --- the staleness rule: served iff request_time - ttl <= event time <= request_time -----------
+
+
+def _statuses(response, name: str) -> list:
+    return list(_by_name(response)[name].statuses)
+
+
+def test_a_value_older_than_its_ttl_at_the_request_time_is_missing_outside_max_age(fs):
+    _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
+    service = fs.get_feature_service("svc")
+    late = (T0 + dt.timedelta(days=3, hours=7)).isoformat()  # stats 25 h old (ttl 1 day)
+    rows = {**_rows(["alpha", "bravo"]), "request_time": [late, AT]}
+    response = fs.get_online_features(features=service, entity_rows=rows)
+    values = response.to_dict()
+    assert _statuses(response, "pts") == [FieldStatus.OUTSIDE_MAX_AGE, FieldStatus.PRESENT]
+    assert values["pts"] == [None, 12.25]
+    # on-demand outputs computed from a value outside its window are outside it too
+    assert _statuses(response, "pts_per_game")[0] == FieldStatus.OUTSIDE_MAX_AGE
+    assert values["pts_per_game"][0] is None and values["pts_minus_offered"][0] is None
+    assert _statuses(response, "pts_minus_offered") == [FieldStatus.OUTSIDE_MAX_AGE, FieldStatus.PRESENT]
+    # the line's ttl is 18 h: at `late` it is 25 h old as well
+    assert values["line"] == [None, None] and _statuses(response, "line")[0] == FieldStatus.OUTSIDE_MAX_AGE
+
+
+def test_a_value_written_after_the_request_time_is_not_served(fs):
+    """Replaying a past time on a newer store: the stored value was not known then."""
+    _materialize(fs, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
+    before = (T0 + dt.timedelta(days=1)).isoformat()
+    response = fs.get_online_features(features=["stats:pts"], entity_rows={"player_lookup": ["alpha"], "request_time": [before]})
+    assert response.to_dict()["pts"] == [None]
+    assert _statuses(response, "pts") == [FieldStatus.OUTSIDE_MAX_AGE]
+
+
+def test_without_a_request_time_the_wall_clock_judges(fs):
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    _write(fs, "alpha", 3.0, now - dt.timedelta(minutes=1), now)
+    _write(fs, "bravo", 4.0, now - dt.timedelta(days=2), now)
+    response = fs.get_online_features(features=["stats:pts"], entity_rows={"player_lookup": ["alpha", "bravo"]})
+    assert response.to_dict()["pts"] == [3.0, None]
+    assert _statuses(response, "pts") == [FieldStatus.PRESENT, FieldStatus.OUTSIDE_MAX_AGE]
+
+
+def test_a_service_answers_in_its_declared_order(tmp_path, data_dir):
+    store = _store(tmp_path, data_dir)
+    objects = _views(tmp_path)
+    stats, line, per_game = objects[2], objects[3], objects[5]
+    declared = ["line", "pts_per_game", "team", "pts"]
+    service = FeatureService(name="ordered", features=[stats[["pts", "team"]], line, per_game],
+                             tags={"order": ",".join(declared)})
+    store.apply([*objects, service])
+    _materialize(store, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=3))
+    rows = {k: v for k, v in _rows(["alpha"]).items() if k != "offered"}
+    response = store.get_online_features(features=store.get_feature_service("ordered"), entity_rows=rows)
+    assert list(response.proto.metadata.feature_names.val) == ["player_lookup", "game_id", *declared]
+    assert list(response.to_df().columns) == ["player_lookup", "game_id", *declared]
+    refs = ["stats:team", "line:line", "stats:pts"]
+    by_refs = store.get_online_features(features=refs, entity_rows=rows, full_feature_names=True)
+    assert list(by_refs.to_dict())[2:] == ["stats__team", "line__line", "stats__pts"]
+
+
+def test_a_request_without_a_join_key_names_it(fs):
+    from feast_plugins.staleness import RequestError
+
+    with pytest.raises(RequestError, match="'game_id'.*'line' is keyed by"):
+        fs.get_online_features(features=fs.get_feature_service("svc"),
+                               entity_rows={"player_lookup": ["alpha"], "offered": [1.0], "request_time": [AT]})
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2026-01-12T07:00:00", -5, [AT, AT, AT]])
+def test_a_malformed_request_time_names_the_field(fs, bad):
+    from feast_plugins.staleness import RequestError
+
+    rows = {"player_lookup": ["alpha", "bravo"], "request_time": bad if isinstance(bad, list) else [bad]}
+    with pytest.raises(RequestError, match="request_time"):
+        fs.get_online_features(features=["stats:pts"], entity_rows=rows)
