@@ -8,26 +8,22 @@ rows dated D): his vector of the feature service ``player_points_v1`` from the o
 store, through ``FeatureStore.get_online_features``, columns in the declared order of
 ``feature_repo/catalog.py`` PLAYER_POINTS_V1 (index 8 = ``usage_spike_score``).
 
-Staleness. Feast serves whatever the online store holds, however old (feast-dev/feast
-issue 6821), and a store materialized later than the slate holds values from after
-it. Here every value is judged against the slate's time ``at`` (``--date D``: noon
-US/Eastern on D, the time a slate is predicted; no date: now) with its feature view's
-ttl (``feature_repo/feature_views.py``):
+Staleness. Every value is judged by the online store's rule (feast_plugins/staleness.py)
+at the slate's time ``at`` (``--date D``: noon US/Eastern on D, the time a slate is
+predicted; no date: now), sent as the request field ``request_time``:
 
 - fresh:   at - ttl <= event time <= at   -> served;
-- stale:   event time < at - ttl          -> served as missing (NULL), counted;
-- future:  event time > at                -> served as missing, counted (it was not
-           known at the slate's time: replaying a past date on a newer store);
+- stale:   event time < at - ttl          -> missing (OUTSIDE_MAX_AGE), counted;
+- future:  event time > at                -> missing (OUTSIDE_MAX_AGE), counted: it was
+           not known at the slate's time (replaying a past date on a newer store);
 - missing: the store holds nothing for the player.
 
 An on-demand feature (``usage_spike_score``, ``points_avg_last_5_minus_line``) is
-computed by Feast from its source views' values; it is served as missing, and counted
-stale, when one of those values is stale or from the future.
+missing, and counted stale, when one of its source values is.
 
 The request field ``line_offered`` (the line the book offers, used by the on-demand
-view ``line_relative``) is the served consensus ``points_line`` of the player's game,
-when fresh; NULL otherwise. Plain ``FeatureStore.get_online_features`` is unchanged:
-it still returns what the store holds.
+view ``line_relative``) is the served consensus ``points_line`` of the player's game:
+NULL when it is not fresh.
 
 Python API: ``slate_features(day, at=None) -> (DataFrame, StalenessReport)``;
 ``slate_vectors(store, players, at)`` for an entity list you already have.
@@ -47,6 +43,7 @@ import pandas as pd
 from feast.online_response import TIMESTAMP_POSTFIX
 from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
 
+from feast_plugins.staleness import REQUEST_TIME
 from feature_repo import catalog
 from nbafs import timeline
 from nbafs.errors import UserError
@@ -56,7 +53,7 @@ LINE_OFFERED = "line_offered"
 LINE_FEATURE = "points_line"
 ID_COLUMNS = ("player_lookup", "game_id", "game_date", "team_abbr", "opponent_team_abbr")
 PANDAS_DTYPES = {"Float64": "float64", "Int64": "Int64", "Bool": "boolean"}
-_NOT_FOUND = FieldStatus.NOT_FOUND
+_NOT_FOUND, _OUTSIDE = FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
 _NOT_SERVED = ("stale", "future")
 
 
@@ -165,23 +162,23 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
     ids = [c for c in players.columns if c != LINE_OFFERED]
     if len(players) == 0:
         return _empty_frame(ids), _empty_report(report, view_of, ttl_of, sources_of)
-    rows = {"player_lookup": players["player_lookup"].tolist(), "game_id": players["game_id"].tolist()}
+    request_time = [at.isoformat()] * len(players)
+    rows = {"player_lookup": players["player_lookup"].tolist(), "game_id": players["game_id"].tolist(),
+            REQUEST_TIME: request_time}
 
-    # 1. The line offered: the served consensus line, when it is fresh at `at`.
+    # 1. The line offered: the served consensus line (the store serves it only when fresh at `at`).
     line_view = view_of[LINE_FEATURE]
     line_response = store.get_online_features(features=[f"{line_view}:{LINE_FEATURE}"], entity_rows=rows)
-    line_values = line_response.to_dict(include_event_timestamps=True)
-    line_state = _states(line_response, line_values, LINE_FEATURE, at, ttl_of[line_view])
-    rows[LINE_OFFERED] = [v if s == "fresh" else None for v, s in zip(line_values[LINE_FEATURE], line_state)]
+    rows[LINE_OFFERED] = line_response.to_dict()[LINE_FEATURE]
 
-    # 2. The whole service.
+    # 2. The whole service, judged by the store at `at`; the report counts what it judged.
     response = store.get_online_features(features=service, entity_rows=rows)
     values = response.to_dict(include_event_timestamps=True)
     states = {}  # view -> per-player state
     for view, features in _features_by_view(view_of, sources_of).items():
         if view in sources_of:
             continue
-        states[view] = _states(response, values, features[0], at, ttl_of[view])
+        states[view] = _states(response, values, features[0], at)
     for odfv, sources in sources_of.items():
         # Computed from its sources' values: stale (or future) when one of them is.
         outputs = [values[f] for f, v in view_of.items() if v == odfv]
@@ -198,11 +195,6 @@ def slate_vectors(store, players: pd.DataFrame, at: dt.datetime) -> tuple[pd.Dat
             view, ttl_of.get(view), features, fresh=counts["fresh"], stale=counts["stale"],
             future=counts["future"], missing=counts["missing"], on_demand=view in sources_of,
         ))
-        blank = [i for i, state in enumerate(states[view]) if state in _NOT_SERVED]
-        for f in features:
-            column = values[f]
-            for i in blank:
-                column[i] = None
 
     columns = {c: players[c].to_numpy() for c in ids}
     columns[LINE_OFFERED] = np.array(rows[LINE_OFFERED], dtype="float64")
@@ -218,24 +210,18 @@ def _column(values: list, dtype: str):
     return pd.array(values, dtype=PANDAS_DTYPES[dtype])
 
 
-def _states(response, values: dict, feature: str, at: dt.datetime, ttl: Optional[dt.timedelta]) -> list[str]:
-    """fresh / stale / future / missing per row of one feature's column in a Feast response.
+def _states(response, values: dict, feature: str, at: dt.datetime) -> list[str]:
+    """fresh / stale / future / missing per row of one feature's column, from the store's statuses.
 
-    ``values`` is the response's ``to_dict(include_event_timestamps=True)``: event times
-    in whole seconds, which is all a ttl needs.
+    OUTSIDE_MAX_AGE is "future" when the stored event time is after ``at``, else "stale".
     """
-    names = list(response.proto.metadata.feature_names.val)
-    statuses = list(response.proto.results[names.index(feature)].statuses)
-    at_s = int(at.timestamp())
-    oldest = None if ttl is None else at_s - ttl.total_seconds()
+    at_s = at.timestamp()
     out = []
-    for status, event in zip(statuses, values[feature + TIMESTAMP_POSTFIX]):
+    for status, event in zip(response.statuses(feature), values[feature + TIMESTAMP_POSTFIX]):
         if status == _NOT_FOUND:
             out.append("missing")
-        elif event > at_s:
-            out.append("future")
-        elif oldest is not None and event < oldest:
-            out.append("stale")
+        elif status == _OUTSIDE:
+            out.append("future" if event > at_s else "stale")
         else:
             out.append("fresh")
     return out

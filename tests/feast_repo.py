@@ -80,3 +80,15 @@ def sample_store(_sample_store_home, monkeypatch) -> FeatureStore:
 def real_store(real_warehouse, tmp_path_factory) -> FeatureStore:
     """A FeatureStore over the session's real warehouse; registry and online store elsewhere."""
     return applied_store(tmp_path_factory.mktemp("real-store"))
+
+
+def stock_online_read(store, features, rows):
+    """Stock Feast's generic online read (``OnlineStore.get_online_features``) of the store.
+
+    What the store holds, without our staleness rule: the reference for tests of what
+    materialization wrote.
+    """
+    from feast.infra.online_stores.online_store import OnlineStore
+
+    online = store._get_provider().online_store
+    return OnlineStore.get_online_features(online, store.config, features, rows, store.registry, store.project, False)
