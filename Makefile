@@ -10,7 +10,7 @@ STACK_VENV  := .venv-stack
 STACK_REQS  := nbafs/stack/requirements.txt nbafs/stack/requirements-no-deps.txt
 STACK_STAMP := $(STACK_VENV)/.installed-stamp
 
-.PHONY: demo prod-demo test install stack-install redis-server bench clean
+.PHONY: demo prod-demo test install stack-install redis-server bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -61,6 +61,10 @@ test: $(STAMP) stack-install
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
+
+# feast serve under load on our stores and stock Feast's, both profiles (starts its own stand-ins).
+bench-serve: $(STAMP) stack-install
+	$(PY) -m bench.bench_serve
 
 clean:
 	rm -rf data/ .pytest_cache
