@@ -416,3 +416,96 @@ def serialize_python_key_column(
     if len(segments) == 1:
         return [prefix + segment for segment in segments[0]]
     return [prefix + b"".join(parts) for parts in zip(*segments)]
+
+
+# --- serialized Value messages (Feast's Redis layout) -> stored values ---------------------
+
+_UNPACK_DOUBLE = struct.Struct("<d").unpack_from
+_UNPACK_FLOAT = struct.Struct("<f").unpack_from
+# Value's oneof tags of the scalar types (field number << 3 | wire type).
+_DOUBLE_TAG, _FLOAT_TAG, _INT64_TAG, _INT32_TAG, _BOOL_TAG, _STRING_TAG = 0x29, 0x35, 0x20, 0x18, 0x38, 0x12
+
+
+def _read_varint(data: bytes, pos: int) -> int:
+    result = shift = 0
+    while True:
+        b = data[pos]
+        result |= (b & 0x7F) << shift
+        pos += 1
+        if b < 0x80:
+            return result
+        shift += 7
+
+
+def _signed64(n: int) -> int:
+    return n - (1 << 64) if n >= 1 << 63 else n
+
+
+def value_decoder(codec: Codec) -> Callable[[Optional[bytes]], Any]:
+    """``serialized feast.types.Value -> stored value`` of ``codec`` (None for a null or absent value).
+
+    The scalar types are read straight from the wire bytes; anything else goes through
+    the protobuf parser and ``codec.from_proto``. Held to the parser by
+    tests/test_redis_read.py.
+    """
+    def by_proto(raw):
+        return None if not raw else codec.from_proto(ValueProto.FromString(raw))
+
+    vt = codec.value_type
+    if vt == ValueType.DOUBLE:
+        def decode(raw):
+            if not raw:
+                return None
+            return _UNPACK_DOUBLE(raw, 1)[0] if raw[0] == _DOUBLE_TAG and len(raw) == 9 else by_proto(raw)
+    elif vt == ValueType.FLOAT:
+        def decode(raw):
+            if not raw:
+                return None
+            return _UNPACK_FLOAT(raw, 1)[0] if raw[0] == _FLOAT_TAG and len(raw) == 5 else by_proto(raw)
+    elif vt in (ValueType.INT64, ValueType.INT32):
+        tag = _INT64_TAG if vt == ValueType.INT64 else _INT32_TAG
+
+        def decode(raw):
+            if not raw:
+                return None
+            return _signed64(_read_varint(raw, 1)) if raw[0] == tag else by_proto(raw)
+    elif vt == ValueType.BOOL:
+        def decode(raw):
+            if not raw:
+                return None
+            return int(raw[1] != 0) if raw[0] == _BOOL_TAG and len(raw) == 2 else by_proto(raw)
+    elif vt == ValueType.STRING:
+        def decode(raw):
+            if not raw:
+                return None
+            if raw[0] == _STRING_TAG and len(raw) > 1 and raw[1] < 0x80:
+                return raw[2:2 + raw[1]].decode("utf-8")
+            return by_proto(raw)
+    else:
+        decode = by_proto
+    return decode
+
+
+def timestamp_micros(raw: Optional[bytes]) -> Optional[int]:
+    """A serialized google.protobuf.Timestamp -> microseconds since the epoch (None if absent)."""
+    if not raw:
+        return None
+    seconds = nanos = 0
+    pos = 0
+    while pos < len(raw):
+        tag_byte = raw[pos]
+        value = 0
+        shift = 0
+        pos += 1
+        while True:
+            b = raw[pos]
+            value |= (b & 0x7F) << shift
+            pos += 1
+            if b < 0x80:
+                break
+            shift += 7
+        if tag_byte == 0x08:
+            seconds = _signed64(value)
+        elif tag_byte == 0x10:
+            nanos = value
+    return seconds * 1_000_000 + nanos // 1000

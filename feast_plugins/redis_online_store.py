@@ -172,6 +172,16 @@ def replaces(new: tuple[int, int | None], old: tuple[int, int | None] | None) ->
     return created is None or old_created is None or created >= old_created
 
 
+# One HMGET per key, run inside Redis: the reply is one array per key, in the keys' order.
+# (Standalone Redis, as Memorystore's basic and standard tiers; a cluster would need the
+# keys of one call in one slot.)
+_HMGET_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, unpack(ARGV)) end
+return out
+"""
+
+
 class NbaRedisOnlineStore(RedisOnlineStore):
     """Feast's Redis online store on the environment's endpoint (see the module docstring)."""
 
@@ -227,6 +237,97 @@ class NbaRedisOnlineStore(RedisOnlineStore):
             pipe.execute()
         if progress:
             progress(len(data))
+
+    # --- reads: our read path (feast_plugins/online_serving.py), as for the SQLite store --------
+
+    @property
+    def async_supported(self):
+        """Sync only: ``feast serve`` runs reads in its thread pool; each read is one round trip."""
+        from feast.infra.supported_async_methods import SupportedAsyncMethods
+
+        return SupportedAsyncMethods(read=False, write=False)
+
+    def get_online_features(self, config, features, entity_rows, registry, project,
+                            full_feature_names=False, include_feature_view_version_metadata=False):
+        """``online_serving.get_online_features``: the staleness rule, declared order, one round trip."""
+        from feast_plugins import online_serving
+
+        return online_serving.get_online_features(
+            self, config, features, entity_rows, registry, project,
+            full_feature_names, include_feature_view_version_metadata,
+        )
+
+    async def get_online_features_async(self, config, features, entity_rows, registry, project,
+                                        full_feature_names=False, include_feature_view_version_metadata=False):
+        return self.get_online_features(config, features, entity_rows, registry, project,
+                                        full_feature_names, include_feature_view_version_metadata)
+
+    def read_views(self, config, views, keys) -> list[tuple]:
+        """One row per key (serialized entity keys), for views keyed alike: ``online_serving``'s contract.
+
+        Each row is ``(event_us, *stored values)`` per view, None where the hash holds no
+        row of that view. All the keys' fields are fetched by one server-side script
+        (one round trip, one HMGET per key inside Redis), so a 450-player slate costs one
+        network exchange instead of a 450-command pipeline.
+        """
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        from feast_plugins.online_values import timestamp_micros
+
+        if not keys:
+            return []
+        fields, layout = self._read_plan(config, views)
+        project = config.project.encode("utf-8")
+        client = self._get_client(config.online_store)
+        try:
+            replies = self._hmget_many(client)(keys=[k + project for k in keys], args=fields)
+        except (ConnectionError, TimeoutError, OSError) as exc:
+            raise unavailable(endpoint_from_env(), exc) from None
+        rows = []
+        for reply in replies:
+            row: list = []
+            for ts_index, decoders, first in layout:
+                event_us = timestamp_micros(reply[ts_index])
+                if event_us is None:
+                    row.append(None)
+                    row.extend([None] * len(decoders))
+                else:
+                    row.append(event_us)
+                    row.extend(decode(reply[first + j]) for j, decode in enumerate(decoders))
+            rows.append(tuple(row))
+        return rows
+
+    def _read_plan(self, config, views):
+        """The hash fields to fetch for these views and where each view's are in the reply."""
+        from feast.infra.online_stores.helpers import _mmh3
+        from feast.infra.online_stores.redis import _versioned_fv_name
+
+        from feast_plugins.online_values import codec_for, value_decoder
+
+        cache_key = tuple((table.name, tuple(features), id(table)) for table, features in views)
+        cached = self._plans.get(cache_key) if hasattr(self, "_plans") else None
+        if cached is not None:
+            return cached
+        fields: list = []
+        layout = []
+        for table, features in views:
+            name = _versioned_fv_name(table, config)
+            types = {f.name: f.dtype.to_value_type() for f in table.features}
+            first = len(fields)
+            fields.extend(_mmh3(f"{name}:{f}") for f in features)
+            ts_index = len(fields)
+            fields.append(f"_ts:{name}".encode("utf-8"))
+            layout.append((ts_index, [value_decoder(codec_for(types[f])) for f in features], first))
+        if not hasattr(self, "_plans"):
+            self._plans = {}
+        self._plans[cache_key] = (fields, layout)
+        return fields, layout
+
+    def _hmget_many(self, client):
+        script = getattr(self, "_hmget_script", None)
+        if script is None or script.registered_client is not client:
+            script = self._hmget_script = client.register_script(_HMGET_MANY)
+        return script
 
     async def online_write_batch_async(self, config, table, data, progress) -> None:
         """The same rule as :meth:`online_write_batch` (Feast's async path would skip equal times)."""
