@@ -17,16 +17,21 @@ The active profile (``nbafs/profile.py``, switch ``NBAFS_PROFILE``) picks the ki
   ``feast_plugins.bigquery_offline_store``.
 
 Sources are named after their table (``nba_analytics.player_game_summary``).
+
+One push source, ``player_points_line_push``, takes intraday line snapshots
+(``store.push``, ``feast serve``'s ``/push``, ``nbafs push-lines``); its batch source is
+the consensus table's, so materialization and training read that table, and a push
+``to=online_and_offline`` lands its rows there too.
 """
 from __future__ import annotations
 
-from feast import BigQuerySource, FileSource
+from feast import BigQuerySource, FileSource, PushSource
 from feast.data_format import ParquetFormat
 from feast.data_source import DataSource
 
 from nbafs import profile
 from warehouse import gcp
-from warehouse.schema import ALL_TABLES, Table
+from warehouse.schema import ALL_TABLES, PLAYER_POINTS_LINE_CONSENSUS, Table
 from warehouse.storage import relative_glob
 
 OWNER = "data-platform@nba-feature-store"
@@ -81,3 +86,12 @@ player_game_summary_source = SOURCES["nba_analytics.player_game_summary"]
 upcoming_player_game_context_source = SOURCES["nba_analytics.upcoming_player_game_context"]
 player_points_line_consensus_source = SOURCES["nba_analytics.player_points_line_consensus"]
 player_composite_factors_source = SOURCES["nba_precompute.player_composite_factors"]
+
+LINE_PUSH_SOURCE = "player_points_line_push"
+player_points_line_push = PushSource(
+    name=LINE_PUSH_SOURCE,
+    batch_source=player_points_line_consensus_source,
+    description="Intraday consensus lines, pushed as each snapshot arrives; rows as in the consensus table.",
+    owner=OWNER,
+    tags=_tags(PLAYER_POINTS_LINE_CONSENSUS),
+)

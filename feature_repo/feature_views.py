@@ -9,7 +9,7 @@ the ttl, the longest a row may be served after its event time.
 | player_game_summary | nba_analytics.player_game_summary | player | 10 days | his most recent game; the gap between two games can be long (All-Star break, rest, minor injuries), but a game older than that is no longer "the last game" |
 | upcoming_player_game_context | nba_analytics.upcoming_player_game_context | player | 1 day | a row describes one game and is known from 06:00 UTC on its date: it serves that whole game day, never the next one |
 | player_composite_factors | nba_precompute.player_composite_factors | player | 1 day | same grain and timing as the context |
-| player_points_line | nba_analytics.player_points_line_consensus | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
+| player_points_line | nba_analytics.player_points_line_consensus (push source ``player_points_line_push``) | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
 
 The views are ``DeclaredFeatureView``s: Feast's FeatureView, except that two views
 declared alike are equal whatever has been materialized, so ``feast plan`` on a
@@ -20,14 +20,14 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from feast import FeatureView, Field
+from feast import FeatureView, Field, PushSource
 from feast.types import Bool, Float64, Int64, PrimitiveFeastType
 
 from feature_repo import catalog
 from feature_repo.data_sources import (
     player_composite_factors_source,
     player_game_summary_source,
-    player_points_line_consensus_source,
+    player_points_line_push,
     upcoming_player_game_context_source,
 )
 from feature_repo.entities import game, player
@@ -100,7 +100,7 @@ def _view(name: str, entities, source, ttl: timedelta, description: str) -> Feat
         online=True,
         description=description,
         owner=OWNER,
-        tags={"table": source.name},
+        tags={"table": (source.batch_source if isinstance(source, PushSource) else source).name},
     )
 
 
@@ -120,7 +120,7 @@ player_composite_factors = _view(
 )
 
 player_points_line = _view(
-    "player_points_line", [player, game], player_points_line_consensus_source, timedelta(hours=18),
+    "player_points_line", [player, game], player_points_line_push, timedelta(hours=18),
     "Consensus (median across books) points line for the player's game, at the latest snapshot.",
 )
 
