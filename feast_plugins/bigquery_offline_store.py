@@ -163,3 +163,23 @@ def _offline_write_batch(config: RepoConfig, feature_view, table, progress):
 
 
 NbaBigQueryOfflineStore.offline_write_batch = staticmethod(_offline_write_batch)
+_feast_write_logged_features = NbaBigQueryOfflineStore.write_logged_features
+_LOG_DATASETS: set[str] = set()  # log datasets this process has made sure of
+
+
+def _write_logged_features(config: RepoConfig, data, source, logging_config, registry):
+    # Feast's load job creates the log table (partitioned by day of __log_timestamp) but not its
+    # dataset: create the dataset first, in the store's location, as our other writers do.
+    table = getattr(logging_config.destination, "table", None) or ""
+    dataset = table.rsplit(".", 1)[0] if table.count(".") == 2 else None
+    if dataset and dataset not in _LOG_DATASETS:
+        from google.cloud import bigquery
+
+        ref = bigquery.Dataset(dataset)
+        ref.location = config.offline_store.location
+        _store_client(config).create_dataset(ref, exists_ok=True)
+        _LOG_DATASETS.add(dataset)
+    return _feast_write_logged_features(config, data, source, logging_config, registry)
+
+
+NbaBigQueryOfflineStore.write_logged_features = staticmethod(_write_logged_features)

@@ -571,6 +571,51 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         return [(f.name, str(f.type)) for f in schema]
 
     @staticmethod
+    def write_logged_features(config: RepoConfig, data, source, logging_config, registry: BaseRegistry) -> None:
+        """Served feature vectors (``feast_plugins/feature_log.py``) appended to the log table.
+
+        The destination is a ``FileLoggingDestination`` whose relative path is taken under
+        NBAFS_DATA_DIR like our FileSources. Each call adds one parquet file per
+        ``__log_date`` under ``<path>/__log_date=<date>/`` (Feast's partition layout; the
+        file keeps the column too), written beside its final name and renamed, so a
+        reader never sees half a file. Rows must have the source's logging schema.
+        """
+        from feast.infra.offline_stores.file_source import FileLoggingDestination
+
+        destination = logging_config.destination
+        if not isinstance(destination, FileLoggingDestination):
+            raise UserError(
+                f"{CLASS_PATH} writes feature logs to a FileLoggingDestination only, not "
+                f"{type(destination).__name__}: fix the feature service's logging_config (feature_repo/feature_services.py)."
+            )
+        schema = source.get_schema(registry)
+        table = pq.read_table(data) if not isinstance(data, pa.Table) else data
+        missing = [n for n in schema.names if n not in table.column_names]
+        if missing:
+            raise UserError(
+                f"feature log for {destination.path}: rows lack the column(s) {', '.join(missing)} of the logging "
+                f"schema (they have {', '.join(table.column_names)}); run `feast apply` if the service changed."
+            )
+        table = table.select(schema.names).cast(schema)
+        root = paths.resolve_in_data_dir(destination.path)
+        partition = list(destination.partition_by or [])
+        if partition not in ([], ["__log_date"]):
+            raise UserError(f"feature log for {destination.path}: partition_by {partition}; use ['__log_date'] or none")
+        parts = [(root, table)]
+        if partition:
+            import pyarrow.compute as pc
+
+            dates = table.column("__log_date")
+            parts = [(root / f"__log_date={day.isoformat()}", table.filter(pc.equal(dates, pa.scalar(day, pa.date32()))))
+                     for day in sorted(set(dates.to_pylist()))]
+        for directory, rows in parts:
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"{uuid.uuid4().hex}.parquet"
+            tmp = directory / f".{name}.tmp"
+            pq.write_table(rows, tmp)
+            os.replace(tmp, directory / name)
+
+    @staticmethod
     def offline_write_batch(config: RepoConfig, feature_view: FeatureView, table: pa.Table, progress):
         raise UserError(
             f"feature view {feature_view.name!r}: the warehouse tables are written by the transformations "

@@ -13,10 +13,16 @@ the position matters.
 from __future__ import annotations
 
 from feast import FeatureService
+from feast.feature_logging import LoggingConfig
+from feast.infra.offline_stores.bigquery_source import BigQueryLoggingDestination
+from feast.infra.offline_stores.file_source import FileLoggingDestination
 
 from feature_repo import catalog
 from feature_repo.feature_views import FEATURE_VIEWS
 from feature_repo.on_demand_features import line_relative, usage_spike
+from nbafs import profile
+from warehouse import gcp
+from warehouse.schema import FEATURE_LOG_DATASET
 
 ON_DEMAND = {v.name: v for v in (usage_spike, line_relative)}
 
@@ -36,8 +42,26 @@ def projections(order: tuple[str, ...]) -> list:
     return [views[v][names] for v, names in by_view.items()]
 
 
+def logging_config(service: str, profile_name: str) -> LoggingConfig:
+    """Where a service's served vectors are logged (``feast_plugins/feature_log.py``).
+
+    local: ``warehouse/nba_feast_logs/<service>/`` under NBAFS_DATA_DIR (resolved by our
+    offline store, like the FileSources), one folder per ``__log_date``; prod: the BigQuery
+    table ``<project>.nba_feast_logs.<service>``. Either way the warehouse table
+    ``nba_feast_logs.<service>`` (``nbafs consistency`` reads it).
+    """
+    if profile_name == "prod":
+        destination = BigQueryLoggingDestination(table_ref=f"{gcp.project()}.{FEATURE_LOG_DATASET}.{service}")
+    else:
+        destination = FileLoggingDestination(path=f"warehouse/{FEATURE_LOG_DATASET}/{service}",
+                                             partition_by=["__log_date"])
+    return LoggingConfig(destination=destination)
+
+
+PLAYER_POINTS_V1 = "player_points_v1"
+
 player_points_v1 = FeatureService(
-    name="player_points_v1",
+    name=PLAYER_POINTS_V1,
     features=projections(catalog.PLAYER_POINTS_V1),
     description=(
         "Player points model, v1: features in the fixed order of feature_repo/catalog.py "
@@ -45,4 +69,5 @@ player_points_v1 = FeatureService(
     ),
     owner="player-props@nba-feature-store",
     tags={"order": ",".join(catalog.PLAYER_POINTS_V1)},
+    logging_config=logging_config(PLAYER_POINTS_V1, profile.active()),
 )

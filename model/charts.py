@@ -6,6 +6,8 @@
   the MAE grows when one feature is shuffled), features in the service's order.
 - ``usage_spike_score.png``: ``usage_spike_score`` game by game over the season for a
   few high-usage players, with 1.0 (steady usage) marked.
+- ``consistency_<start>_<end>.png``: served vs replayed feature values
+  (``nbafs consistency``), the share of mismatching rows per feature and day.
 
 Matplotlib with the non-interactive Agg backend: no display needed.
 """
@@ -102,6 +104,24 @@ def pick_players(factors: pd.DataFrame, n: int) -> list[str]:
     latest = (factors[factors["player_lookup"].isin(regulars)].sort_values("game_date")
               .groupby("player_lookup")["season_usage_rate"].last().sort_values(ascending=False))
     return list(latest.index[:n])
+
+
+def consistency(shares: pd.DataFrame, counts: pd.DataFrame, title: str, out: Path) -> Path:
+    """``shares``/``counts``: mismatch share and count, one row per feature, one column per day."""
+    days, features = list(shares.columns), list(shares.index)
+    fig, ax = plt.subplots(figsize=(min(16, 6.5 + 0.6 * len(days)), 1.6 + 0.32 * len(features)))
+    values = shares.to_numpy(dtype=float)
+    image = ax.imshow(values, aspect="auto", cmap="Reds", vmin=0, vmax=max(0.01, float(np.nanmax(values, initial=0))))
+    fig.colorbar(image, ax=ax, label="share of rows that differ")
+    ax.set_xticks(range(len(days)), [str(d) for d in days], rotation=45, ha="right")
+    ax.set_yticks(range(len(features)), features)
+    if len(days) <= 20:
+        for i in range(len(features)):
+            for j in range(len(days)):
+                n = counts.iat[i, j]
+                ax.text(j, i, f"{int(n)}", ha="center", va="center", fontsize=7, color="black" if n == 0 else "white")
+    ax.set_title(title)
+    return _save(fig, out)
 
 
 def _save(fig, out: Path) -> Path:

@@ -303,6 +303,7 @@ DERIVED_TABLES = (
 )
 ALL_TABLES = RAW_TABLES + DERIVED_TABLES
 DATASETS = ("nba_raw", "nba_analytics", "nba_precompute")
+FEATURE_LOG_DATASET = "nba_feast_logs"  # served feature vectors, one table per feature service (feast_plugins/feature_log.py)
 
 
 def table(fqn: str) -> Table:

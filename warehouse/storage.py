@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nbafs import paths
-from warehouse.schema import ALL_TABLES, DATASETS, DUCKDB_TYPES, Table
+from warehouse.schema import ALL_TABLES, DATASETS, DUCKDB_TYPES, FEATURE_LOG_DATASET, Table
 
 
 def table_glob(table: Table) -> str:
@@ -105,7 +105,25 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {ds}")
     for t in ALL_TABLES:
         attach_table(con, t)
+    attach_feature_logs(con)
     return con
+
+
+def attach_feature_logs(con: duckdb.DuckDBPyConnection) -> None:
+    """A view ``nba_feast_logs.<service>`` per feature service with logged rows.
+
+    Written by our offline store's ``write_logged_features`` (``<service>/__log_date=<date>/*.parquet``,
+    Feast's logging schema, the date kept in the files too).
+    """
+    root = paths.warehouse_dir() / FEATURE_LOG_DATASET
+    services = sorted(d for d in root.glob("*") if d.is_dir() and any(d.glob("*/*.parquet"))) if root.exists() else []
+    if not services:
+        return
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {FEATURE_LOG_DATASET}")
+    for d in services:
+        glob = str(d / "*" / "*.parquet").replace("'", "''")
+        con.execute(f'CREATE VIEW {FEATURE_LOG_DATASET}."{d.name}" AS SELECT * FROM '
+                    f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)")
 
 
 def attach_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
