@@ -20,6 +20,10 @@ Config (``offline_store:`` in the yaml): Feast's fields. ``project_id`` must be 
 ``dataset`` is the staging dataset for uploaded entity dataframes, which Feast creates
 on first use (``get_historical_features``) in that location. ``gcs_staging_location``
 is not supported (``to_remote_storage`` would build a GCS client of its own).
+
+Pushed rows for a warehouse table (``offline_write_batch``) are merged into it by its
+grain through the warehouse seam, as in the local store
+(``feast_plugins.offline_store.merge_pushed_rows``); other tables get Feast's append.
 """
 from __future__ import annotations
 
@@ -152,6 +156,15 @@ _feast_offline_write_batch = NbaBigQueryOfflineStore.offline_write_batch
 
 
 def _offline_write_batch(config: RepoConfig, feature_view, table, progress):
+    # A warehouse table (a push source's batch source) takes pushed rows by its grain, through the
+    # warehouse seam as locally: Feast's load job only appends, so a row pushed twice would be
+    # stored twice, and a later push of a snapshot could not replace an earlier push of it.
+    from feast_plugins.offline_store import merge_pushed_rows
+    from warehouse.columns import is_declared
+
+    if feature_view.batch_source is not None and is_declared(feature_view.batch_source.name):
+        merge_pushed_rows(feature_view, table)
+        return
     # Feast's method reads the table's columns with BigQuerySource.get_table_column_names_and_types,
     # which builds a bare bigquery.Client(): hand it a copy of the view whose source asks ours.
     view = copy.copy(feature_view)

@@ -20,12 +20,14 @@ The batch engine's reads, ``pull_all_from_table_or_query`` and
 (``pull_all`` opens only the files whose footer statistics overlap the range). Entity-less
 retrieval (start/end dates) is Feast's ibis code with our path resolution. On-demand
 feature views run through Feast's own ``transform_arrow``; each gets only its input
-columns (:meth:`NbaRetrievalJob.to_arrow`).
+columns (:meth:`NbaRetrievalJob.to_arrow`). Pushed rows (``offline_write_batch``) are
+merged into their table by its grain (:func:`merge_pushed_rows`, shared with the BigQuery store).
 """
 from __future__ import annotations
 
 import glob
 import os
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Literal, Optional, Union
@@ -617,7 +619,61 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
 
     @staticmethod
     def offline_write_batch(config: RepoConfig, feature_view: FeatureView, table: pa.Table, progress):
+        """Pushed rows (``store.push(..., to=OFFLINE|ONLINE_AND_OFFLINE)``) into the view's table."""
+        merge_pushed_rows(feature_view, table)
+        if progress:
+            progress(table.num_rows)
+
+
+# --- pushed rows into the warehouse ---------------------------------------------------------
+
+_MERGE_LOCK = threading.Lock()  # feast serve writes pushes from a thread pool: one merge at a time
+
+
+def merge_pushed_rows(feature_view: FeatureView, table: pa.Table) -> int:
+    """Merge rows pushed to ``feature_view`` into its batch source's warehouse table; rows merged.
+
+    Both profiles' offline stores write through here, on the warehouse seam
+    (``warehouse.engine``): the rows are validated against the table's declaration
+    (``warehouse.validate.conform``: columns, types, NOT NULL, minimums, one row per grain
+    key), then each game-date partition they touch is rewritten with them, a stored row
+    with the same grain key (for the consensus lines: game, player, snapshot) being
+    replaced. Pushing the same rows twice therefore changes nothing, as importing a file
+    twice does, and a later ``nbafs transform`` of the same raw rows writes the same table.
+    """
+    from warehouse import columns, engine, schema
+    from warehouse.validate import closest_name, conform
+
+    source = feature_view.batch_source
+    fqn = source.name if source is not None else None
+    if fqn is None or not columns.is_declared(fqn):
         raise UserError(
-            f"feature view {feature_view.name!r}: the warehouse tables are written by the transformations "
-            f"(nbafs transform), not pushed through Feast; write the table with warehouse.storage instead."
+            f"feature view {feature_view.name!r}: its batch source {fqn!r} is not a table of "
+            f"warehouse/schema.py, so pushed rows have no warehouse table to land in. Push to a view "
+            f"whose batch source is a warehouse table, or push with to=online only."
         )
+    target = schema.table(fqn)
+    where = f"rows pushed to feature view {feature_view.name!r} (table {fqn})"
+    names = [n for n in table.column_names if not n.startswith("__index_level_")]
+    extra = [n for n in names if n not in target.column_names]
+    if extra:
+        hints = [f"{n!r}" + (f" (closest declared: {near!r})" if (near := closest_name(n, target.column_names)) else "")
+                 for n in extra]
+        raise UserError(
+            f"{where}: column(s) {', '.join(hints)} are not columns of {fqn}. Expected exactly the declared "
+            f"columns ({', '.join(target.column_names)}); rename or drop them; nothing was written."
+        )
+    data = conform(target, table.select(names).to_pandas(), source=where)
+    if not data.num_rows:
+        return 0
+    dates = sorted(set(data.column(target.partition_by).to_pylist()))
+    keys = list(target.grain)
+    wh = engine.current()
+    with _MERGE_LOCK:
+        stored = wh.read(target, dates[0], dates[-1]).to_pandas()
+        stored = stored[pd.to_datetime(stored[target.partition_by]).dt.date.isin(dates)]
+        new = data.to_pandas()
+        replaced = pd.MultiIndex.from_frame(stored[keys]).isin(pd.MultiIndex.from_frame(new[keys]))
+        merged = pd.concat([stored[~replaced], new], ignore_index=True)
+        wh.write_partitions(target, conform(target, merged, source=where), replace_dates=dates)
+    return data.num_rows
