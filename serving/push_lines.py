@@ -14,10 +14,11 @@ snapshot_file, player, market, line, bookmaker, game, game_time, over_odds, unde
    (transformations/sql/analytics/player_points_line_consensus.sql), restricted to the
    file's snapshots, so a later ``nbafs transform`` writes exactly the rows pushed here.
 3. For each (player, game), a line newer than the one the online store holds is pushed to
-   the push source ``player_points_line_push`` with ``to=online_and_offline``: the online
-   store serves it at once and the consensus table holds it for training. A line not
-   newer (an older snapshot arriving late, or one already pushed) changes nothing online
-   and is written to the consensus table only.
+   the push source ``player_points_line_push`` online and offline (what
+   ``to=online_and_offline`` does: online first, timed apart here): the online store
+   serves it at once and the consensus table holds it for training. A line not newer (an
+   older snapshot arriving late, or one already pushed) changes nothing online and is
+   written to the consensus table only.
 
 It prints the file's lines, how many were pushed (and of those how many changed the
 value the online store held, or were new), and how many were skipped as not newer.
@@ -56,7 +57,8 @@ class PushReport:
     already: int = 0  # the online store holds this very snapshot: offline only
     raw_rows: int = 0  # rows written to nba_raw.odds_api_player_points_props for the file's snapshots
     dropped: dict[str, int] = field(default_factory=dict)  # importer's dropped rows, by reason
-    seconds_push: float = 0.0  # the store.push calls
+    seconds_online: float = 0.0  # store.push to the online store
+    seconds_offline: float = 0.0  # store.push to the offline store (the consensus table)
     seconds: float = 0.0  # everything
 
     def lines_text(self) -> list[str]:
@@ -71,7 +73,8 @@ class PushReport:
         ]
         if self.dropped:
             out.append("importer dropped " + ", ".join(f"{n:,} {why}" for why, n in self.dropped.items()))
-        out.append(f"pushed in {self.seconds_push:.2f} s, {self.seconds:.2f} s in all")
+        out.append(f"online in {self.seconds_online:.2f} s, offline in {self.seconds_offline:.2f} s, "
+                   f"{self.seconds:.2f} s in all")
         return out
 
 
@@ -108,12 +111,14 @@ def push_file(path: str | Path, store=None) -> PushReport:
                 report.already += 1
             else:
                 report.skipped_older += 1
+        # Online first, then the table: what store.push(to=ONLINE_AND_OFFLINE) does, timed apart.
         started = time.perf_counter()
         if newer.any():
-            store.push(LINE_PUSH_SOURCE, rows[newer].reset_index(drop=True), to=PushMode.ONLINE_AND_OFFLINE)
-        if (~newer).any():
-            store.push(LINE_PUSH_SOURCE, rows[~newer].reset_index(drop=True), to=PushMode.OFFLINE)
-        report.seconds_push += time.perf_counter() - started
+            store.push(LINE_PUSH_SOURCE, rows[newer].reset_index(drop=True), to=PushMode.ONLINE)
+        report.seconds_online += time.perf_counter() - started
+        started = time.perf_counter()
+        store.push(LINE_PUSH_SOURCE, rows, to=PushMode.OFFLINE)
+        report.seconds_offline += time.perf_counter() - started
     report.seconds = time.perf_counter() - t0
     return report
 

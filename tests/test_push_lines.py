@@ -141,6 +141,7 @@ def replay(store, directory: Path) -> None:
     n = len(line_keys())
     for i, (at, shift) in enumerate(plan):
         report = push_file(snapshot_file(directory, at, shift), store=store)
+        print("\n".join(report.lines_text()))
         assert report.lines == n and report.pushed == n and report.skipped_older == 0
         assert report.changed == (0 if i == 2 else sum(1 for p in players if moves[p])), report
         online, offline = online_vs_historical(store, at)
@@ -220,7 +221,9 @@ def test_nbafs_push_lines_prints_its_counts_and_a_bad_file_writes_nothing(local_
     assert consensus_at(dt.datetime(2025, 11, 30, 19, tzinfo=UTC)) == {}
 
 
-def test_offline_write_batch_merges_by_the_grain_and_refuses_undeclared_columns(local_store):
+def test_store_push_online_and_offline_merges_by_the_grain_and_undeclared_columns_are_refused(local_store):
+    from feast.data_source import PushMode
+
     from feast_plugins.offline_store import merge_pushed_rows
 
     view = local_store.get_feature_view("player_points_line")
@@ -228,7 +231,7 @@ def test_offline_write_batch_merges_by_the_grain_and_refuses_undeclared_columns(
     stored = engine.current().read(table, DAY, DAY)
     one = stored.slice(0, 1).to_pandas()
     one["points_line"] = one["points_line"] + 3.0
-    merge_pushed_rows(view, pa.Table.from_pandas(one, preserve_index=False))
+    local_store.push("player_points_line_push", one, to=PushMode.ONLINE_AND_OFFLINE)
     merged = engine.current().read(table, DAY, DAY).to_pandas()
     assert len(merged) == stored.num_rows, "a row with a stored grain key replaces it"
     key = one.iloc[0]
