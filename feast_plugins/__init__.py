@@ -17,9 +17,23 @@ Production profile (endpoints and credentials from the environment, ``warehouse/
 - ``redis_online_store.NbaRedisOnlineStore``: Memorystore for Redis, the local store's
   monotonic write rule. ``env.py`` names an unset ``${VAR}`` of the yaml.
 
+``feature_server.py`` is ``feast serve``'s ``/get-online-features`` for both stores (the
+staleness rule's 4xx errors, the response encoded from our read path's values).
+
 The batch engine lives in ``materialize/engine.py`` (backfills are its concern).
 May import: nbafs, warehouse, feature_repo.catalog. Not: serving, model, materialize.
 """
 from nbafs.errors import clean_user_errors_under_feast_cli
 
-clean_user_errors_under_feast_cli()  # the feast CLI imports this package while loading the yaml
+# The feast CLI imports this package while loading the yaml: the only point where our code
+# runs before `feast serve` builds its app. Both calls are no-ops in other programs' use.
+clean_user_errors_under_feast_cli()
+
+
+def _install_feature_server() -> None:
+    from feast_plugins import feature_server
+
+    feature_server.install()
+
+
+_install_feature_server()

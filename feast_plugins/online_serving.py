@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import pyarrow as pa
 from feast import utils
+from feast.errors import FeastObjectNotFoundException, RequestDataNotFoundInEntityRowsException
 from feast.feature_service import FeatureService
 from feast.online_response import TIMESTAMP_POSTFIX, OnlineResponse, _convert_uuids_for_arrow
 from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
@@ -76,11 +77,13 @@ class NbaOnlineResponse(OnlineResponse):
     """
 
     def __init__(self, proto, feature_types, python_columns: Dict[str, list],
-                 timestamp_seconds: Dict[str, list], statuses: Optional[Dict[str, list]] = None):
+                 timestamp_seconds: Dict[str, list], statuses: Optional[Dict[str, list]] = None,
+                 event_us: Optional[Dict[str, list]] = None):
         super().__init__(proto, feature_types=feature_types)
         self._python_columns = python_columns
         self._timestamp_seconds = timestamp_seconds
         self._statuses = statuses or {}
+        self._event_us = event_us  # feature -> event time (µs, None when absent) per row
 
     def python_columns(self) -> Dict[str, list]:
         """Name -> Python values of every column of the response (do not mutate)."""
@@ -136,7 +139,12 @@ def get_online_features(
     entity_values = dict(online_request.columnar(entity_rows))  # never mutate the caller's rows
     rows = _row_count(entity_values)
     request_us = staleness.pop_request_times(entity_values, rows)
-    request = online_request.prepare(registry, project, features, entity_values, full_feature_names)
+    try:
+        request = online_request.prepare(registry, project, features, entity_values, full_feature_names)
+    except RequestDataNotFoundInEntityRowsException as exc:
+        raise RequestError(f"entities: {exc}") from None
+    except (FeastObjectNotFoundException, ValueError, KeyError) as exc:  # an unknown view, or feature of a view
+        raise RequestError(f"features: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}") from None
     for odfv in request.requested_odfvs:
         if odfv.write_to_online_store or odfv.aggregations or odfv.mode not in ("python", "pandas"):
             raise RequestError(
@@ -151,12 +159,13 @@ def get_online_features(
     python_columns = request.python_columns
     timestamp_seconds: Dict[str, list] = {}
     statuses: Dict[str, list] = {}  # feature -> FieldStatus per row
+    event_us: Dict[str, list] = {}  # feature -> event time in µs (None: nothing stored) per row
     view_statuses: Dict[str, list] = {}  # view -> FieldStatus per row
     names: List[str] = []
     vectors: List[bytes] = []
     for group in _group_by_keys(request):
         _read_group(store, config, group, full_feature_names, request_us, names, vectors,
-                    python_columns, timestamp_seconds, statuses, view_statuses)
+                    python_columns, timestamp_seconds, statuses, view_statuses, event_us)
 
     feature_types = store._build_feature_types(request.grouped_refs)
     if request.requested_odfvs:
@@ -168,7 +177,7 @@ def get_online_features(
     response.metadata.feature_names.val.extend(names[i] for i in ranked)
     response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, vectors[i]) for i in ranked))
     utils._drop_unneeded_columns(response, request.requested_result_row_names)
-    result = NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds, statuses)
+    result = NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds, statuses, event_us)
     if isinstance(features, FeatureService) and features.logging_config is not None:
         from feast_plugins import feature_log
 
@@ -237,7 +246,7 @@ def _group_by_keys(request: online_request.Request) -> List[_KeyGroup]:
 def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, request_us: List[int],
                 names: List[str], vectors: List[bytes], python_columns: Dict[str, list],
                 timestamp_seconds: Dict[str, list], statuses: Dict[str, list],
-                view_statuses: Dict[str, list]) -> None:
+                view_statuses: Dict[str, list], event_us_of: Dict[str, list]) -> None:
     """Read a group of views in one query; append their FeatureVectors (as bytes) and names.
 
     A value outside its view's window at the row's request time is NULL, OUTSIDE_MAX_AGE.
@@ -284,6 +293,7 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, reque
             python_columns[name] = stored
             timestamp_seconds[name] = seconds
             statuses[name] = row_status
+            event_us_of[name] = event_us
         offset += 1 + len(requested)
 
 

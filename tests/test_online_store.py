@@ -487,3 +487,16 @@ def test_a_malformed_request_time_names_the_field(fs, bad):
     rows = {"player_lookup": ["alpha", "bravo"], "request_time": bad if isinstance(bad, list) else [bad]}
     with pytest.raises(RequestError, match="request_time"):
         fs.get_online_features(features=["stats:pts"], entity_rows=rows)
+
+
+@pytest.mark.parametrize("features, match", [
+    (["stats:no_such_feature"], "features: .*no_such_feature"),
+    (["no_such_view:pts"], "features: .*no_such_view"),
+])
+def test_an_unknown_feature_or_view_is_a_user_error_naming_it(fs, features, match):
+    from feast_plugins.staleness import RequestError
+    from nbafs.errors import UserError
+
+    with pytest.raises(RequestError, match=match) as caught:
+        fs.get_online_features(features=features, entity_rows={"player_lookup": ["alpha"], "request_time": [AT]})
+    assert isinstance(caught.value, UserError)

@@ -1,0 +1,224 @@
+"""``feast serve``'s ``/get-online-features``: the same JSON as Feast's, encoded once, and 4xx for bad requests.
+
+Feast's endpoint converts the response proto to Python value by value
+(``feature_server_utils.convert_response_to_dict``) and encodes it with ``json``: most
+of a 450-player slate's time. Ours takes the same request (Feast's own
+``GetOnlineFeaturesRequest`` model and ``_get_features``, so permissions apply), calls
+the same ``store.get_online_features``, and writes the same JSON document from the
+Python values our read path already holds (``NbaOnlineResponse``), with orjson.
+``tests/test_feature_server.py`` holds the two documents equal.
+
+A request naming an unknown service or feature, without a join key, or with a malformed
+``request_time`` gets a 4xx whose body names the field and what was expected; the
+server goes on serving. Every other endpoint (``/push``, ``/health``...) is Feast's.
+
+Installed by :func:`install`, called where Feast first loads our code under ``feast
+serve`` (``feast_plugins/__init__.py``): it wraps ``feast.feature_server.get_app`` so that
+each app Feast builds gets this route in front of its own.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Dict, List
+
+from fastapi import Request  # at module level: FastAPI resolves the handler's annotations here
+from feast.errors import FeastError, FeastObjectNotFoundException
+from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
+
+_STATUS_NAMES = {v: k for k, v in FieldStatus.items()}
+_EPOCH = "1970-01-01T00:00:00Z"
+ROUTE = "/get-online-features"
+
+
+def install() -> None:
+    """Make every app ``feast.feature_server.get_app`` builds serve our route first (idempotent)."""
+    import feast.feature_server as feast_server
+
+    if getattr(feast_server.get_app, "_nbafs", False):
+        return
+    feast_get_app = feast_server.get_app
+
+    def get_app(store, *args, **kwargs):
+        app = feast_get_app(store, *args, **kwargs)
+        add_route(app, store)
+        return app
+
+    get_app._nbafs = True  # type: ignore[attr-defined]
+    feast_server.get_app = get_app
+
+
+def add_route(app, store) -> None:
+    """Put our ``/get-online-features`` before Feast's on ``app``."""
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import Response
+
+    async def get_online_features(request: Request) -> Response:
+        body = await request.body()
+        try:
+            features, read = await _parse(body, store)
+            response = await run_in_threadpool(lambda: store.get_online_features(features=features, **read))
+            content = encode(response)
+        except HttpError as exc:
+            return _error(exc.status, exc.field, str(exc))
+        except FeastObjectNotFoundException as exc:
+            return _error(404, "features", str(exc))
+        except FeastError as exc:  # our RequestError (400) and Feast's own
+            return _error(exc.http_status_code(), _field_of(str(exc)), str(exc))
+        return Response(content=content, media_type="application/json")
+
+    app.add_api_route(ROUTE, get_online_features, methods=["POST"], include_in_schema=True,
+                      summary="Online features (nba-feature-store: staleness rule, declared order)")
+    routes = app.router.routes
+    routes.insert(0, routes.pop())
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, field: str, message: str):
+        super().__init__(message)
+        self.status, self.field = status, field
+
+
+async def _parse(body: bytes, store):
+    import orjson
+    from pydantic import ValidationError
+
+    from feast.feature_server import GetOnlineFeaturesRequest, _get_features
+
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, "body", f"the body is not JSON ({exc}); expected "
+                        '{"feature_service": NAME, "entities": {KEY: [values...]}}') from None
+    try:
+        request = GetOnlineFeaturesRequest(**payload) if isinstance(payload, dict) else None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise HttpError(422, field, f"{field}: {first.get('msg')}; expected \"entities\": an object of "
+                        "lists (one value per row), \"feature_service\": a name or \"features\": "
+                        "[\"view:feature\", ...]") from None
+    if request is None:
+        raise HttpError(400, "body", "the body must be a JSON object")
+    if bool(request.feature_service) == bool(request.features):
+        raise HttpError(400, "feature_service", "give either \"feature_service\" (a name) or \"features\" "
+                        "([\"view:feature\", ...]), not both and not neither")
+    if request.feature_service:
+        names = {s.name for s in store.registry.list_feature_services(store.project, allow_cache=True)}
+        if request.feature_service not in names:
+            raise HttpError(404, "feature_service", f"feature_service: no service {request.feature_service!r}; "
+                            f"this store serves {sorted(names)}")
+    if request.features:
+        _check_refs(request.features, store)
+    features = await _get_features(request, store)
+    read = dict(entity_rows=request.entities, full_feature_names=request.full_feature_names,
+                include_feature_view_version_metadata=request.include_feature_view_version_metadata)
+    return features, read
+
+
+def _check_refs(refs: List[str], store) -> None:
+    """Every ``view:feature`` names a view of the registry and one of its features."""
+    registry, project = store.registry, store.project
+    views = {v.name: v for v in registry.list_feature_views(project, allow_cache=True)}
+    views.update({v.name: v for v in registry.list_on_demand_feature_views(project, allow_cache=True)})
+    for ref in refs:
+        view_name, sep, feature = ref.partition(":")
+        if not sep or not view_name or not feature:
+            raise HttpError(400, "features", f"features: {ref!r} is not \"view:feature\"")
+        view = views.get(view_name)
+        if view is None:
+            raise HttpError(404, "features", f"features: no feature view {view_name!r} (in {ref!r}); "
+                            f"views: {sorted(views)}")
+        names = [f.name for f in view.features]
+        if feature not in names:
+            raise HttpError(404, "features", f"features: view {view_name!r} has no feature {feature!r}; "
+                            f"its features: {names}")
+
+
+def _field_of(message: str) -> str:
+    head = message.split(":", 1)[0].split("[", 1)[0].strip()
+    return head if head and " " not in head else "entities"
+
+
+def _error(status: int, field: str, message: str):
+    import orjson
+    from fastapi.responses import Response
+
+    return Response(status_code=status, media_type="application/json",
+                    content=orjson.dumps({"error": message, "field": field, "status": status}))
+
+
+# --- the response document ------------------------------------------------------------------
+
+
+def encode(response) -> bytes:
+    """The JSON bytes of Feast's ``convert_response_to_dict(response.proto)``."""
+    import orjson
+
+    return orjson.dumps(response_document(response))
+
+
+def response_document(response) -> Dict[str, Any]:
+    """Feast's ``convert_response_to_dict(response.proto)``, from the Python values at hand when we have them."""
+    from feast.feature_server_utils import _metadata_to_dict, convert_response_to_dict
+
+    proto = response.proto
+    columns = getattr(response, "_python_columns", None)
+    events = getattr(response, "_event_us", None)
+    if columns is None or events is None:
+        return convert_response_to_dict(proto)
+    names = list(proto.metadata.feature_names.val)
+    n = len(proto.results[0].values) if len(proto.results) else 0
+    results: List[dict] = []
+    stamps: Dict[int, str] = {}
+    for name, vector in zip(names, proto.results):
+        values = columns.get(name)
+        if values is None or len(values) != n or not _plain(values):
+            values = [_native(v) for v in vector.values]
+        elif not all(type(v) is not float or math.isfinite(v) for v in values):
+            values = [_finite(v) for v in values]
+        status_ints = response._statuses.get(name)
+        statuses = ([_STATUS_NAMES.get(s, "INVALID") for s in status_ints] if status_ints is not None
+                    else [_STATUS_NAMES.get(s, "INVALID") for s in vector.statuses])
+        event_us = events.get(name)
+        if event_us is None:
+            timestamps = [_EPOCH] * n
+        else:
+            timestamps = [_EPOCH if us is None else stamps.get(us) or stamps.setdefault(us, _stamp(us))
+                          for us in event_us]
+        results.append({"values": list(values), "statuses": statuses, "event_timestamps": timestamps})
+    document: Dict[str, Any] = {"results": results}
+    if proto.HasField("metadata"):
+        document["metadata"] = _metadata_to_dict(proto.metadata)
+    if proto.status:
+        document["status"] = proto.status
+    return document
+
+
+_PLAIN_TYPES = (float, int, str, bool, type(None))
+
+
+def _plain(values: list) -> bool:
+    return all(type(v) in _PLAIN_TYPES for v in values)
+
+
+def _native(v):
+    from feast.feature_server_utils import _value_to_native
+
+    return _value_to_native(v)
+
+
+def _finite(v):
+    from feast.feature_server_utils import _float_to_native
+
+    return _float_to_native(v) if type(v) is float else v
+
+
+def _stamp(us: int) -> str:
+    """Feast's ``_timestamp_to_str`` of the Timestamp of ``us`` microseconds."""
+    from feast.feature_server_utils import _timestamp_to_str
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    ts = Timestamp()
+    ts.FromMicroseconds(us)
+    return _timestamp_to_str(ts)
