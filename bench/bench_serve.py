@@ -13,6 +13,9 @@ port, stopped by pid), all on the same registry and the same materialized rows:
 - ``stock-sqlite``: Feast's ``sqlite`` online store;
 - ``stock-redis``:  Feast's ``redis`` online store on the same redis-server (database 1).
 
+The stock servers' yamls name Feast's classes only (file registry on the same
+registry.db), so they load none of our code: Feast's store and Feast's endpoint.
+
 The season is generated (warehouse/sample_season.py; a day with 15 games has all 450
 players). Ours are filled by our batch engine, the stock ones by Feast's local engine,
 all up to noon US/Eastern of the slate's day; Redis (prod) is filled by our engine from
@@ -326,6 +329,27 @@ def write_yaml(path: Path, online_store: dict, batch_engine: dict | None = None)
     return path
 
 
+def stock_serving_yaml(path: Path, online_store: dict) -> Path:
+    """A yaml of Feast's own classes only (file registry on our registry.db, file offline store).
+
+    Under ``feast serve`` it loads none of our code, so the server is stock Feast's,
+    endpoint included (our package adds its own /get-online-features wherever it is loaded).
+    """
+    import yaml
+
+    from nbafs import paths
+
+    raw = yaml.safe_load((REPO_ROOT / "feature_store.yaml").read_text())
+    registry = {"path": str(paths.resolve_in_data_dir(raw["registry"]["path"])),
+                "cache_ttl_seconds": raw["registry"]["cache_ttl_seconds"]}
+    served = {"project": raw["project"], "provider": "local", "registry": registry,
+              "offline_store": {"type": "file"}, "online_store": online_store,
+              "entity_key_serialization_version": raw["entity_key_serialization_version"]}
+    path.touch(mode=0o600)
+    path.write_text(yaml.safe_dump(served, sort_keys=False))
+    return path
+
+
 def slate_day():
     """The latest day with the most players, most lines first."""
     from warehouse import storage
@@ -380,22 +404,22 @@ def build(args, tmp: Path, log) -> Setup:
         f"password={redis['NBAFS_REDIS_PASSWORD']}", "ssl=true", "ssl_cert_reqs=required",
         f"ssl_ca_certs={redis['NBAFS_REDIS_CA_CERT']}",
     ])
-    yamls = {
-        "ours-sqlite": REPO_ROOT / "feature_store.yaml",
-        "ours-redis": REPO_ROOT / "feature_store.prod.yaml",
-        "stock-sqlite": write_yaml(tmp / "feature_store.stock_sqlite.yaml",
-                                   {"type": "sqlite", "path": str(tmp / "online_stock.db")}, {"type": "local"}),
-        "stock-redis": write_yaml(tmp / "feature_store.stock_redis.yaml",
-                                  {"type": "redis", "connection_string": stock_redis}, {"type": "local"}),
-    }
-    # ours-redis in this process: the local registry and DuckDB tables, the prod online store.
-    ours_redis_local = write_yaml(tmp / "feature_store.ours_redis_local.yaml", {"type": REDIS_CLASS})
+    stock_online = {"stock-sqlite": {"type": "sqlite", "path": str(tmp / "online_stock.db")},
+                    "stock-redis": {"type": "redis", "connection_string": stock_redis}}
+    # Served by feast serve: our two profiles' yamls, and stock Feast on Feast's classes only.
+    yamls = {"ours-sqlite": REPO_ROOT / "feature_store.yaml", "ours-redis": REPO_ROOT / "feature_store.prod.yaml",
+             **{s: stock_serving_yaml(tmp / f"feature_store.{s}.serve.yaml", o) for s, o in stock_online.items()}}
+    # Filled (and read in-process) through our registry and DuckDB tables: Redis (prod) by our
+    # engine, the stock stores by Feast's local engine.
+    filled = {"ours-sqlite": REPO_ROOT / "feature_store.yaml",
+              "ours-redis": write_yaml(tmp / "feature_store.ours-redis.fill.yaml", {"type": REDIS_CLASS}),
+              **{s: write_yaml(tmp / f"feature_store.{s}.fill.yaml", o, {"type": "local"})
+                 for s, o in stock_online.items()}}
     envs = {s: (prod_env if s == "ours-redis" else local_env) for s in STORES}
 
     start = dt.datetime(2025, 8, 1, tzinfo=dt.timezone.utc)
     stores = {}
-    for name, path in (("ours-sqlite", yamls["ours-sqlite"]), ("ours-redis", ours_redis_local),
-                       ("stock-sqlite", yamls["stock-sqlite"]), ("stock-redis", yamls["stock-redis"])):
+    for name, path in filled.items():
         t0 = time.perf_counter()
         fs = FeatureStore(repo_path=str(REPO_ROOT), fs_yaml_file=path)
         if name.startswith("stock"):
@@ -509,15 +533,22 @@ def timed_calls(targets: list[tuple[object, str, str]], stages: dict[str, list[f
 def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
     """Where a slate's time goes in this process, per store: p50 ms of each stage over ``calls``.
 
-    parse: the JSON body into Feast's request model (what feast serve does first);
-    get_online_features, of which read (the online store's database read: our ``read_views``,
-    Feast's Redis pipeline ``_read_hash_fields`` or Feast's ``online_read``) and on_demand (the on-demand views), other = the rest; then the
-    JSON encoding feast serve does: ``convert_response_to_dict`` and ``json.dumps``.
+    parse: the JSON body into Feast's request model (both endpoints do it first);
+    get_online_features, of which read (the store's database read: our ``read_views``,
+    Feast's Redis pipeline ``_read_hash_fields`` or Feast's ``online_read``), on_demand
+    (the on-demand views) and other (the rest); the JSON encoding of Feast's endpoint
+    (``convert_response_to_dict``, then ``json.dumps`` as Starlette calls it) and of ours
+    (``feast_plugins.feature_server.encode``, when main has it). served = parse +
+    get_online_features + the encoding of the endpoint that serves the store.
     """
     import feast.utils as feast_utils
     from feast.feature_server import GetOnlineFeaturesRequest, convert_response_to_dict
 
     from feast_plugins import online_serving
+    try:
+        from feast_plugins.feature_server import encode as ours_encode
+    except ImportError:  # a main without our endpoint: Feast's serves every store
+        ours_encode = None
 
     out = {}
     for name, fs in stores.items():
@@ -525,7 +556,7 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
         service = fs.get_feature_service(SERVICE, allow_cache=True)
         stages: dict[str, list[float]] = {"read": [], "on_demand": []}
         times: dict[str, list[float]] = {k: [] for k in ("parse", "get_online_features", "read", "on_demand",
-                                                         "to_dict", "json_dumps")}
+                                                         "to_dict", "json_dumps", "ours_encode")}
         # The store's database read, one method per store: ours, Feast's Redis pipeline, Feast's generic read.
         read_via = next(a for a in READ_METHODS if hasattr(online_store, a))
         targets = [(online_store, read_via, "read")]
@@ -533,8 +564,8 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
                     (online_serving, "_apply_on_demand_views", "on_demand")]
         with timed_calls(targets, stages):
             for i in range(calls + 5):
-                for s in stages.values():
-                    s.append(0.0)
+                for st in stages.values():
+                    st.append(0.0)
                 t0 = time.perf_counter()
                 request = GetOnlineFeaturesRequest(**json.loads(raw))
                 t1 = time.perf_counter()
@@ -544,17 +575,37 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
                 t3 = time.perf_counter()
                 json.dumps(as_dict, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
                 t4 = time.perf_counter()
+                if ours_encode is not None:
+                    ours_encode(response)
+                t5 = time.perf_counter()
                 if i >= 5:  # the first calls warm Feast's caches
                     for k, v in (("parse", t1 - t0), ("get_online_features", t2 - t1), ("to_dict", t3 - t2),
-                                 ("json_dumps", t4 - t3), ("read", stages["read"][-1]),
+                                 ("json_dumps", t4 - t3), ("ours_encode", t5 - t4), ("read", stages["read"][-1]),
                                  ("on_demand", stages["on_demand"][-1])):
                         times[k].append(v)
-        p50 = {k: round(percentile(v, 0.5), 2) for k, v in times.items()}
+        p50: dict = {k: round(percentile(v, 0.5), 2) for k, v in times.items()}
         p50["other"] = round(p50["get_online_features"] - p50["read"] - p50["on_demand"], 2)
-        p50["total"] = round(p50["parse"] + p50["get_online_features"] + p50["to_dict"] + p50["json_dumps"], 2)
+        ours_endpoint = ours_encode is not None and not name.startswith("stock")
+        encoding = p50["ours_encode"] if ours_endpoint else p50["to_dict"] + p50["json_dumps"]
+        p50["served"] = round(p50["parse"] + p50["get_online_features"] + encoding, 2)
+        if ours_encode is None:
+            p50["ours_encode"] = None
         p50["read_via"] = f"{type(online_store).__name__}.{read_via}"
+        p50["endpoint"] = "ours" if ours_endpoint else "Feast's"
         out[name] = p50
     return out
+
+
+def wait_for_quiet(max_load: float, timeout: float, log) -> float:
+    """Wait until the 1-minute load average is below ``max_load`` (at most ``timeout`` s); returns it."""
+    t_end = time.monotonic() + timeout
+    load = os.getloadavg()[0]
+    if load >= max_load:
+        log(f"load average {load:.1f} >= {max_load}: waiting up to {timeout:.0f} s for the machine to quieten")
+    while load >= max_load and time.monotonic() < t_end:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
 
 
 def flush_feature_log(log) -> None:
@@ -613,11 +664,13 @@ def print_tables(result: dict) -> None:
             print(f"  {w} worker(s), {ours} vs {stock}: " + ", ".join(parts) + met)
     print()
     print(f"Where a {players}-player slate's time goes, in-process p50 ms (feast serve adds HTTP and its thread hops):")
-    cols = ("parse", "read", "on_demand", "other", "get_online_features", "to_dict", "json_dumps", "total")
+    cols = ("parse", "read", "on_demand", "other", "get_online_features", "to_dict", "json_dumps", "ours_encode",
+            "served")
     widths = [max(8, len(c)) + 2 for c in cols]
     print(f"{'store':<14}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
     for s, b in result["breakdown"].items():
-        print(f"{s:<14}" + "".join(f"{b[c]:>{w}.2f}" for c, w in zip(cols, widths)) + f"   read = {b['read_via']}")
+        cells = "".join(f"{'-' if b[c] is None else format(b[c], '.2f'):>{w}}" for c, w in zip(cols, widths))
+        print(f"{s:<14}{cells}   read = {b['read_via']}; served by {b['endpoint']} endpoint")
 
 
 def key(store: str, workers: int, kind: str, clients: int) -> str:
@@ -698,6 +751,10 @@ def parse_args(argv):
                         help="feast serve --max-requests: a worker restarts after this many (Feast's default "
                              "1000); 0 = never, the steady state (default %(default)s)")
     parser.add_argument("--breakdown-calls", type=int, default=100, help="in-process calls per store (default %(default)s)")
+    parser.add_argument("--max-load", type=float, default=None,
+                        help="before each round of servers, wait (up to --max-load-wait s) until the 1-minute "
+                             "load average is below this (default: no wait)")
+    parser.add_argument("--max-load-wait", type=float, default=600.0, help="(default %(default)s)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "bench",
                         help="where bench_serve.json and bench_serve.png go (default data/bench)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
@@ -731,6 +788,8 @@ def main(argv: list[str] | None = None) -> int:
         slate_body = body(setup.rows)
         bodies = {"slate": [slate_body], "single": [body(r) for r in setup.singles]}
 
+        if args.max_load is not None:
+            wait_for_quiet(args.max_load, args.max_load_wait, log)
         log("in-process breakdown of a slate ...")
         split = breakdown({s: setup.stores[s] for s in args.stores}, slate_body, args.breakdown_calls)
 
@@ -739,6 +798,8 @@ def main(argv: list[str] | None = None) -> int:
         checks: dict[str, dict] = {}
         turn = 0
         for workers in args.workers:
+            if args.max_load is not None:
+                wait_for_quiet(args.max_load, args.max_load_wait, log)
             t0 = time.perf_counter()
             servers = [start_server(s, workers, [str(Path(sys.executable).parent / "feast"), "-f", str(setup.yaml[s])],
                                     setup.env[s], logs, args.max_requests) for s in args.stores]
