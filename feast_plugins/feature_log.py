@@ -7,7 +7,9 @@ the response into a buffer in memory; a background thread writes the buffered ro
 (``write_feature_service_logs``, i.e. the offline store's ``write_logged_features``): a
 warehouse table locally, BigQuery in production. So a read never waits on a warehouse
 write. :func:`flush` writes now and raises what failed; an ``atexit`` hook flushes when
-the process ends (``feast serve`` stopped with SIGTERM included).
+the interpreter exits, and our online stores' ``close`` (which ``feast serve`` calls at
+shutdown, SIGTERM included: its worker then dies by the signal, without ``atexit``)
+calls :func:`flush_at_shutdown`.
 
 Rows follow Feast's logging schema (``FeatureServiceLoggingSource.get_schema``): the join
 keys, the request fields (``line_offered``), per feature ``<view>__<feature>`` with its
@@ -198,10 +200,7 @@ def _flush_at_exit() -> None:
     if buf is None or buf.pid != os.getpid():
         return
     buf.stop()
-    try:
-        buf.flush()
-    except FeatureLogError:
-        log.error("feature log: the process ends with %d served rows unwritten", buf.rows)
+    flush_at_shutdown()
 
 
 def record(config, registry, project: str, feature_service, response, request_times_us: list[int]) -> None:
@@ -224,6 +223,17 @@ def record(config, registry, project: str, feature_service, response, request_ti
 def flush() -> int:
     """Write every buffered row now; the number written. Raises FeatureLogError if a write failed."""
     return _buffer().flush()
+
+
+def flush_at_shutdown() -> None:
+    """Write what is buffered, logging (not raising) a failure: for shutdown hooks."""
+    buf = _BUFFER
+    if buf is None or buf.pid != os.getpid() or not buf.rows:
+        return
+    try:
+        buf.flush()
+    except FeatureLogError:
+        log.error("feature log: shutting down with %d served rows unwritten", buf.rows)
 
 
 def pending_rows() -> int:

@@ -169,6 +169,13 @@ class NbaSqliteOnlineStore(OnlineStore):
         self._columns.clear()
         return conn
 
+    async def close(self) -> None:
+        """Feast calls this when ``feast serve`` shuts down: write the served vectors still buffered."""
+        from feast_plugins import feature_log
+
+        feature_log.flush_at_shutdown()
+        await super().close()
+
     def close_connection(self) -> None:
         """Close this process's connection (the next call opens a new one)."""
         with self._lock:

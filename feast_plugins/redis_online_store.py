@@ -257,6 +257,13 @@ class NbaRedisOnlineStore(RedisOnlineStore):
             full_feature_names, include_feature_view_version_metadata,
         )
 
+    async def close(self) -> None:
+        """Feast calls this when ``feast serve`` shuts down: write the served vectors still buffered."""
+        from feast_plugins import feature_log
+
+        feature_log.flush_at_shutdown()
+        await super().close()
+
     async def get_online_features_async(self, config, features, entity_rows, registry, project,
                                         full_feature_names=False, include_feature_view_version_metadata=False):
         return self.get_online_features(config, features, entity_rows, registry, project,

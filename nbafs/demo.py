@@ -14,6 +14,8 @@
 6. materialize ``feast materialize-incremental`` up to noon US/Eastern of the slate date
 7. predict     every player of that date's games, from the online store
 8. skew        online vectors against historical retrieval at the same time (must be 0)
+   consistency the vectors served on the slate date (logged by the store) replayed through
+               historical retrieval at their request times (``nbafs consistency``; must be 0)
 9. outcome     the predictions against what then happened (MAE, over/under hit rate)
 10. charts     PNGs under <data dir>/reports/
 
@@ -66,6 +68,7 @@ class DemoResult:
     slate: object = None  # model.predict.SlatePrediction
     outcome: dict | None = None
     skew: object = None  # model.skew.SkewReport
+    consistency: object = None  # serving.consistency.Report
     charts: list[Path] = field(default_factory=list)
 
 
@@ -283,6 +286,15 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
             return f"{result.skew.players} players x {len(result.skew.per_feature)} features: {result.skew.mismatches} mismatches"
         step("skew", _skew)
 
+        def _consistency():
+            from feast_plugins import feature_log
+            from serving.consistency import consistency
+
+            feature_log.flush()  # the slate's reads above, written now rather than by the flusher
+            r = result.consistency = consistency(day, day)
+            return f"{r.rows:,} served rows of {day} x {len(r.features)} features replayed: {r.mismatches} mismatches"
+        step("consistency", _consistency)
+
         def _outcome():
             result.outcome = outcome(result.slate, result.slate.vectors)
             o = result.outcome
@@ -351,6 +363,8 @@ def _charts(result: DemoResult) -> str:
         PLAYER_COMPOSITE_FACTORS, end=result.predict_date,
         columns=["player_lookup", "game_date", "usage_spike_score", "season_usage_rate"]).to_pandas()
     out.append(charts.usage_spike_over_season(factors))
+    if result.consistency is not None and result.consistency.chart:
+        out.append(result.consistency.chart)  # written by the consistency step
     result.charts = out
     return f"{len(out)} PNGs in {paths.reports_dir()}"
 
@@ -423,6 +437,11 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
         f"Skew check: {sk.players} players x {len(sk.per_feature)} features, "
         + ("[green]0 mismatches[/green]" if sk.mismatches == 0 else f"[red bold]{sk.mismatches} mismatches[/red bold]")
     )
+    c = result.consistency
+    console.print(
+        f"Consistency: {c.rows:,} served rows of {c.start} x {len(c.features)} features replayed at their request times, "
+        + ("[green]0 mismatches[/green]" if c.mismatches == 0 else f"[red bold]{c.mismatches} mismatches[/red bold]")
+    )
     console.print("Charts: " + ", ".join(str(p) for p in result.charts))
 
 
@@ -476,9 +495,10 @@ def run(args) -> int:
             "train": result.train_metrics,
             "slate": {k: v for k, v in result.outcome.items() if k != "table"},
             "skew_mismatches": result.skew.mismatches,
+            "consistency_mismatches": result.consistency.mismatches,
             "charts": [str(p) for p in result.charts],
         }
         print(json.dumps(out, indent=2, default=str))
     else:
         print_summary(result)
-    return 0 if result.skew.mismatches == 0 else 1
+    return 0 if result.skew.mismatches == 0 and result.consistency.mismatches == 0 else 1

@@ -123,12 +123,11 @@ def logged_rows(start: dt.date, end: dt.date, service: str = SERVICE) -> pa.Tabl
 
 
 def _columns(service) -> list[tuple[str, str]]:
-    """(log column, feature) per feature of the service, in its declared order."""
-    from feast_plugins.online_serving import ORDER_TAG
+    """(log column, feature) per feature of the service, in its declared order (``catalog.PLAYER_POINTS_V1``)."""
+    from feature_repo.catalog import PLAYER_POINTS_V1
 
     pairs = {f.name: f"{p.name_to_use()}__{f.name}" for p in service.feature_view_projections for f in p.features}
-    declared = [n.strip() for n in service.tags.get(ORDER_TAG, "").split(",") if n.strip() in pairs]
-    order = list(dict.fromkeys([*declared, *pairs]))
+    order = list(dict.fromkeys([*(n for n in PLAYER_POINTS_V1 if n in pairs), *pairs]))
     return [(pairs[n], n) for n in order]
 
 
