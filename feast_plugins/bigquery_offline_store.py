@@ -196,3 +196,17 @@ def _write_logged_features(config: RepoConfig, data, source, logging_config, reg
 
 
 NbaBigQueryOfflineStore.write_logged_features = staticmethod(_write_logged_features)
+_feast_get_historical_features = NbaBigQueryOfflineStore.get_historical_features
+
+
+def _get_historical_features(config, feature_views, feature_refs, entity_df, registry, project,
+                             full_feature_names=False, **kwargs):
+    # A service's features in its declared order (feast_plugins/declared_order.py), as locally.
+    from feast_plugins import declared_order
+
+    job = _feast_get_historical_features(config, feature_views, feature_refs, entity_df, registry, project,
+                                         full_feature_names, **kwargs)
+    return declared_order.wrap(job, registry, project, feature_refs, full_feature_names)
+
+
+NbaBigQueryOfflineStore.get_historical_features = staticmethod(_get_historical_features)

@@ -55,6 +55,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import RepoConfig
 from feast.saved_dataset import SavedDatasetStorage
 
+from feast_plugins import declared_order
 from nbafs import paths
 from nbafs.errors import UserError
 
@@ -445,6 +446,14 @@ class NbaDuckDBOfflineStore(DuckDBOfflineStore):
         filter_by_created_timestamp: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
+        job = NbaDuckDBOfflineStore._historical_job(
+            config, feature_views, feature_refs, entity_df, registry, project, full_feature_names,
+            filter_by_created_timestamp)
+        return declared_order.wrap(job, registry, project, feature_refs, full_feature_names)
+
+    @staticmethod
+    def _historical_job(config, feature_views, feature_refs, entity_df, registry, project, full_feature_names,
+                        filter_by_created_timestamp) -> RetrievalJob:
         if not isinstance(entity_df, pd.DataFrame):
             # Entity-less (start/end date) retrieval: Feast's generic code, our paths.
             return get_historical_features_ibis(

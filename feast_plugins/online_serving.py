@@ -48,7 +48,7 @@ from feast.type_map import feast_value_type_to_python_type, python_values_to_pro
 from feast.types import ComplexFeastType, PrimitiveFeastType
 from feast.value_type import ValueType
 
-from feast_plugins import online_request, staleness
+from feast_plugins import declared_order, online_request, staleness
 from feast_plugins.staleness import RequestError
 from feast_plugins.online_values import (
     NATIVE_CODECS,
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 
 RESULTS_FIELD = 2  # GetOnlineFeaturesResponse.results
 _PRESENT, _NOT_FOUND, _OUTSIDE_MAX_AGE = FieldStatus.PRESENT, FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
-ORDER_TAG = "order"  # a feature service's tag holding its declared feature order (feature_repo/feature_services.py)
 
 
 class NbaOnlineResponse(OnlineResponse):
@@ -172,7 +171,7 @@ def get_online_features(
         entity_names = list(response.metadata.feature_names.val)
         _apply_on_demand_views(entity_names, names, vectors, request.feature_refs, request.requested_odfvs,
                                full_feature_names, python_columns, timestamp_seconds, statuses, view_statuses)
-    order = declared_order(features, request.feature_refs, full_feature_names)
+    order = declared_order.ranks(features, request.feature_refs, full_feature_names)
     ranked = sorted(range(len(names)), key=lambda i: order.get(names[i], len(order)))
     response.metadata.feature_names.val.extend(names[i] for i in ranked)
     response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, vectors[i]) for i in ranked))
@@ -183,25 +182,6 @@ def get_online_features(
 
         feature_log.record(config, registry, project, features, result, request_us)
     return result
-
-
-def declared_order(features, feature_refs: List[str], full_feature_names: bool) -> Dict[str, int]:
-    """Response name -> rank: a service's ``order`` tag (its declared order), else the refs' order.
-
-    Feast groups a service's features by view and its column order varies with the hash
-    seed; every response of ours lists features in this order instead.
-    """
-    refs = list(feature_refs)
-    if isinstance(features, FeatureService) and features.tags.get(ORDER_TAG):
-        view_of = {f.name: p.name_to_use() for p in features.feature_view_projections for f in p.features}
-        declared = [n.strip() for n in features.tags[ORDER_TAG].split(",") if n.strip()]
-        refs = [f"{view_of.get(n, '')}:{n}" for n in declared] + refs
-    order: Dict[str, int] = {}
-    for ref in refs:
-        view, _, feature = ref.partition(":")
-        name = f"{view}__{feature}" if full_feature_names else feature
-        order.setdefault(name, len(order))
-    return order
 
 
 def _row_count(entity_values: dict) -> Optional[int]:
