@@ -62,6 +62,7 @@ class _Served:
     response: Any  # the OnlineResponse as returned (read only, never mutated here)
     request_us: list[int]
     request_id: str
+    data_dir: Any  # NBAFS_DATA_DIR at the read: a relative log path is taken under it, not under a later one
 
     @property
     def rows(self) -> int:
@@ -69,7 +70,7 @@ class _Served:
 
     @property
     def group(self) -> tuple:
-        return (id(self.config), self.project, self.service.name)
+        return (id(self.config), self.project, self.service.name, self.data_dir)
 
 
 def _env_number(name: str, default: float, kind=float):
@@ -180,6 +181,38 @@ class _Buffer:
         self.wake.set()
 
 
+_DATA_DIRS: dict[Optional[str], Any] = {}
+
+
+def _data_dir():
+    from nbafs import paths
+
+    raw = os.environ.get(paths.DATA_DIR_ENV)
+    found = _DATA_DIRS.get(raw)
+    if found is None:
+        found = _DATA_DIRS[raw] = paths.data_dir()
+    return found
+
+
+def _pinned(service, data_dir):
+    """The service with a relative file destination made absolute under ``data_dir``."""
+    import copy
+
+    from feast.feature_logging import LoggingConfig
+    from feast.infra.offline_stores.file_source import FileLoggingDestination
+
+    config = service.logging_config
+    dest = config.destination
+    if not isinstance(dest, FileLoggingDestination) or os.path.isabs(dest.path):
+        return service
+    pinned = copy.copy(service)
+    pinned.logging_config = LoggingConfig(
+        FileLoggingDestination(path=str(data_dir / dest.path), s3_endpoint_override=dest.s3_endpoint_override,
+                               partition_by=dest.partition_by),
+        sample_rate=config.sample_rate)
+    return pinned
+
+
 _BUFFER: Optional[_Buffer] = None
 _BUFFER_LOCK = threading.Lock()
 
@@ -217,7 +250,7 @@ def record(config, registry, project: str, feature_service, response, request_ti
     # A reference, not a copy (a copy of a 450-row response costs milliseconds): responses are
     # not mutated after they are returned (NbaOnlineResponse's contract).
     _buffer().add(_Served(config, registry, project, feature_service, response, list(request_times_us),
-                          uuid.uuid4().hex))
+                          uuid.uuid4().hex, _data_dir()))
 
 
 def flush() -> int:
@@ -251,7 +284,8 @@ def _write(items: list[_Served]) -> int:
     schema = FeatureServiceLoggingSource(first.service, first.project).get_schema(first.registry)
     table = pa.concat_tables([to_table(s, schema) for s in items])
     if table.num_rows:
-        _provider(first.config).write_feature_service_logs(first.service, table, first.config, first.registry)
+        service = _pinned(first.service, first.data_dir)
+        _provider(first.config).write_feature_service_logs(service, table, first.config, first.registry)
     return table.num_rows
 
 

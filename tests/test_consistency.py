@@ -142,6 +142,20 @@ def test_a_failing_write_is_loud_keeps_the_rows_and_flush_raises(season, monkeyp
     assert logged_rows(day, day).num_rows == len(frame)
 
 
+def test_rows_land_in_the_data_dir_they_were_served_from(season, monkeypatch, tmp_path):
+    from serving import online
+    from serving.consistency import logged_rows
+
+    store, day = season["store"], season["day"]
+    served_dir = paths.data_dir()
+    frame, _ = online.slate_features(day, store=store)
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path / "elsewhere"))  # another store is active at the write
+    assert feature_log.flush() == len(frame)
+    assert not (tmp_path / "elsewhere" / "warehouse").exists()
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(served_dir))
+    assert logged_rows(day, day).num_rows == len(frame)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
