@@ -43,10 +43,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture
-def prod_env(stack, tmp_path, monkeypatch) -> dict[str, str]:
+def prod_env(stack, tmp_path, monkeypatch):
+    from feast_plugins import feature_log
     from tests.stack_support import prod_environment
 
-    return prod_environment(stack, tmp_path, monkeypatch)
+    yield prod_environment(stack, tmp_path, monkeypatch)
+    # Served rows buffered by the test are written while its stand-ins' variables are still set.
+    feature_log.flush_at_shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""``feast serve`` on our stores: the staleness rule over HTTP, Feast's document, 4xx for bad requests.
+"""``feast serve`` on our stores (SQLite locally, Redis on the stand-ins in prod): the staleness rule over HTTP, Feast's document, 4xx for bad requests.
 
 What these tests protect (a real ``feast serve`` on a store materialized up to a past date):
 - values older than their ttl at the request's time come back NULL with OUTSIDE_MAX_AGE;
@@ -26,21 +26,29 @@ DAY = dt.date(2025, 11, 20)  # a game day of the league; the store is materializ
 SERVICE = "player_points_v1"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@pytest.fixture(scope="module", params=["local", pytest.param("prod", marks=pytest.mark.prod)])
+def served(request, tmp_path_factory):
+    """A league materialized up to noon of DAY and `feast serve` on it: SQLite locally, Redis in prod."""
+    from feast_plugins import feature_log
     from nbafs import paths
     from nbafs.profile import feature_store
     from serving.online import slate_players
 
-    home = tmp_path_factory.mktemp("served")
+    home = tmp_path_factory.mktemp(f"served-{request.param}")
     with pytest.MonkeyPatch.context() as mp:
-        league.use(mp, {paths.DATA_DIR_ENV: str(home)})
+        if request.param == "prod":
+            from tests.stack_support import prod_environment
+
+            prod_environment(request.getfixturevalue("stack"), home, mp)
+        else:
+            league.use(mp, {paths.DATA_DIR_ENV: str(home)})
         league.build()
         store = feature_store()
         store.materialize(dt.datetime(2025, 10, 1, tzinfo=dt.timezone.utc), noon_eastern(DAY))
         players = slate_players(DAY)
         with feast_serve(home / "serve.log") as url:
             yield {"url": url, "store": store, "players": players}
+        feature_log.flush()  # this process's reads, while the module's environment is set
 
 
 def _body(players: pd.DataFrame, at: dt.datetime | None, **extra) -> dict:

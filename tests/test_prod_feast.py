@@ -75,8 +75,12 @@ def test_feast_bigquery_store_gets_every_client_from_its_module_function():
         code = getattr(feast_bigquery.BigQueryOfflineStore, name).__code__
         assert bq_store.CLIENT_FUNCTION in code.co_names, f"{name} no longer calls _get_bigquery_client"
         assert "Client" not in code.co_names, f"{name} builds a bigquery.Client of its own"
-        ours = bq_store._feast_offline_write_batch if name == "offline_write_batch" else \
-            getattr(bq_store.NbaBigQueryOfflineStore, name)
+        # Methods we wrap (pushed rows merged by grain, log dataset created, declared column order)
+        # keep Feast's rebound function underneath.
+        wrapped = {"offline_write_batch": bq_store._feast_offline_write_batch,
+                   "write_logged_features": bq_store._feast_write_logged_features,
+                   "get_historical_features": bq_store._feast_get_historical_features}
+        ours = wrapped.get(name) or getattr(bq_store.NbaBigQueryOfflineStore, name)
         assert ours.__code__ is code and ours.__globals__[bq_store.CLIENT_FUNCTION] is bq_store._client
     # Feast's own module is left alone: its stock store still builds Google's client.
     assert feast_bigquery._get_bigquery_client is not bq_store._client

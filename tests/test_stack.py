@@ -166,6 +166,9 @@ def test_down_leaves_alone_a_pid_that_is_no_longer_the_program_it_started(tmp_pa
     """A recorded pid now held by another program, or by the same program started later, is not killed."""
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
+        deadline = time.monotonic() + 5  # until the child has exec'd sleep (under load it takes a while)
+        while Path(f"/proc/{sleeper.pid}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
+            time.sleep(0.01)
         started = stack_mod._start_time(sleeper.pid)
         other_program = stack_mod.Service("redis", "/usr/bin/redis-server", sleeper.pid, started, {"tls": 1}, "", "")
         other_start = stack_mod.Service("gcs", "/bin/sleep", sleeper.pid, started - 1, {"http": 1}, "", "")
