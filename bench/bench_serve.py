@@ -28,8 +28,8 @@ of the day) and a single player of ``player_points_v1`` through ``/get-online-fe
 with 1, 8 and 32 concurrent keep-alive clients (raw sockets, pre-encoded requests, in
 client processes apart from the servers), every loop bounded by --requests and
 --seconds; p50, p99, requests per second, client and server CPU. Then, in this
-process, where a slate's time goes: the request's parsing, ``get_online_features``
-(store read, on-demand views, the rest) and the JSON encoding.
+process, where a slate's and a single player's time goes: the request's parsing,
+``get_online_features`` (store read, on-demand views, the rest) and the JSON encoding.
 
 Output: the tables on stdout, ``bench_serve.json`` and ``bench_serve.png`` in --out.
 """
@@ -64,7 +64,7 @@ STOCK_REDIS_DB = 1
 HOST = "127.0.0.1"
 SERVER_START_SECONDS = 180.0
 READ_METHODS = ("read_views", "_read_hash_fields", "online_read")
-WARMUP_REQUESTS = 5  # per connection, before the clock starts
+WARMUP_REQUESTS = 1  # per connection, all at once, before the clock starts
 
 
 # --- the client (stdlib only: it runs in spawned processes that never import Feast) -------------
@@ -80,8 +80,10 @@ def http_request(port: int, body: bytes) -> bytes:
 class _Conn:
     __slots__ = ("sock", "buf", "need", "chunked", "t0", "next")
 
-    def __init__(self, sock):
-        self.sock, self.buf, self.need, self.chunked, self.t0, self.next = sock, bytearray(), None, False, 0.0, 0
+    def __init__(self, port: int, first: int):
+        self.sock = socket.create_connection((HOST, port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf, self.need, self.chunked, self.t0, self.next = bytearray(), None, False, 0.0, first
 
 
 def _complete(c: _Conn) -> int | None:
@@ -110,82 +112,80 @@ def _complete(c: _Conn) -> int | None:
     return c.need if len(c.buf) >= c.need else None
 
 
-def client_job(job: dict) -> dict:
-    """Closed-loop keep-alive clients on ``job["connections"]`` sockets; latencies in seconds.
+def _drive(conns: list[_Conn], reqs: list[bytes], port: int, cap: int, seconds: float) -> dict:
+    """Closed loop: each connection sends its next request when its response is complete.
 
-    Starts at wall time ``job["start_at"]``; stops issuing after ``job["max_requests"]``
-    requests or ``job["seconds"]``, whichever comes first.
+    Issues at most ``cap`` requests and none after ``seconds``; a connection the server
+    closes counts one error and is reopened.
     """
-    reqs: list[bytes] = job["requests"]
-    socks = []
-    for _ in range(job["connections"]):
-        s = socket.create_connection((HOST, job["port"]), timeout=60)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        socks.append(_Conn(s))
-    errors: list[str] = []
-
-    def finish(c: _Conn) -> bool:
-        n = _complete(c)
-        if n is None:
-            return False
-        status = bytes(c.buf[9:12])
-        if status != b"200" and len(errors) < 5:
-            errors.append(bytes(c.buf[:400]).decode("latin-1"))
-        elif status != b"200":
-            errors.append("")
-        del c.buf[:n]
-        c.need, c.chunked = None, False
-        return True
-
-    for i, c in enumerate(socks):  # warm-up, one connection at a time
-        for k in range(job["warmup"]):
-            c.sock.sendall(reqs[(i + k) % len(reqs)])
-            while not finish(c):
-                data = c.sock.recv(1 << 18)
-                if not data:
-                    raise RuntimeError("server closed the connection during warm-up")
-                c.buf += data
-    errors.clear()
-    time.sleep(max(0.0, job["start_at"] - time.time()))
-    cpu0, w0 = time.process_time(), time.perf_counter()
-    deadline = w0 + job["seconds"]
-    cap = job["max_requests"]
     latencies: list[float] = []
+    errors: list[str] = []
     issued = 0
     sel = selectors.DefaultSelector()
-    for i, c in enumerate(socks):
-        if issued >= cap:
-            break
-        c.next = i
+    w0 = time.perf_counter()
+    deadline = w0 + seconds
+
+    def send(c: _Conn) -> None:
+        nonlocal issued
         c.t0 = time.perf_counter()
         c.sock.sendall(reqs[c.next % len(reqs)])
+        c.next += len(conns)
         issued += 1
-        sel.register(c.sock, selectors.EVENT_READ, c)
-    active = len(sel.get_map())
-    while active:
-        for key, _ in sel.select(timeout=30):
+
+    for c in conns:
+        if issued < cap:
+            send(c)
+            sel.register(c.sock, selectors.EVENT_READ, c)
+    while sel.get_map():
+        for key, _ in sel.select(timeout=60):
             c = key.data
             data = c.sock.recv(1 << 18)
-            if not data:
-                raise RuntimeError("server closed a keep-alive connection")
+            if not data:  # closed by the server: count it, reopen, go on
+                errors.append("the server closed a keep-alive connection")
+                sel.unregister(c.sock)
+                c.sock.close()
+                fresh = _Conn(port, c.next)
+                conns[conns.index(c)] = fresh
+                if issued < cap and time.perf_counter() < deadline:
+                    send(fresh)
+                    sel.register(fresh.sock, selectors.EVENT_READ, fresh)
+                continue
             c.buf += data
-            if not finish(c):
+            n = _complete(c)
+            if n is None:
                 continue
             now = time.perf_counter()
             latencies.append(now - c.t0)
+            if bytes(c.buf[9:12]) != b"200":
+                errors.append(bytes(c.buf[:400]).decode("latin-1"))
+            del c.buf[:n]
+            c.need, c.chunked = None, False
             if issued < cap and now < deadline:
-                c.next += len(socks)
-                c.t0 = time.perf_counter()
-                c.sock.sendall(reqs[c.next % len(reqs)])
-                issued += 1
+                send(c)
             else:
                 sel.unregister(c.sock)
-                active -= 1
-    wall = time.perf_counter() - w0
-    cpu = time.process_time() - cpu0
-    for c in socks:
+    sel.close()
+    return {"latencies": latencies, "errors": errors, "wall": time.perf_counter() - w0}
+
+
+def client_job(job: dict) -> dict:
+    """``job["connections"]`` keep-alive clients in closed loop; latencies in seconds.
+
+    Each connection first sends ``job["warmup"]`` requests (all connections at once);
+    the timed loop starts when every client process of the loop is warm (``job["barrier"]``)
+    and stops issuing after
+    ``job["max_requests"]`` requests or ``job["seconds"]``, whichever comes first.
+    """
+    port, reqs = job["port"], job["requests"]
+    conns = [_Conn(port, i) for i in range(job["connections"])]
+    _drive(conns, reqs, port, job["warmup"] * len(conns), 120.0)
+    job["barrier"].wait(timeout=300)
+    cpu0 = time.process_time()
+    result = _drive(conns, reqs, port, job["max_requests"], job["seconds"])
+    result["cpu"] = time.process_time() - cpu0
+    for c in conns:
         c.sock.close()
-    return {"latencies": latencies, "errors": errors, "wall": wall, "cpu": cpu}
+    return result
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -475,19 +475,21 @@ def percentile(xs: list[float], q: float) -> float:
     return 1000 * xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
 
 
-def run_loop(pool, server: Server, requests: list[bytes], clients: int, procs: int, max_requests: int,
+def run_loop(pool, manager, server: Server, requests: list[bytes], clients: int, procs: int, max_requests: int,
              seconds: float) -> dict:
     """One closed loop of ``clients`` connections spread over ``procs`` client processes."""
     procs = max(1, min(procs, clients))
-    start_at = time.time() + 0.5 + 0.02 * clients
+    barrier = manager.Barrier(procs + 1)  # the client processes, warm, and this one: the clock starts
     jobs = []
     for p in range(procs):
         conns = clients // procs + (1 if p < clients % procs else 0)
         share = max_requests // procs + (1 if p < max_requests % procs else 0)
         jobs.append({"port": server.port, "requests": requests, "connections": conns, "max_requests": share,
-                     "seconds": seconds, "start_at": start_at, "warmup": WARMUP_REQUESTS})
+                     "seconds": seconds, "barrier": barrier, "warmup": WARMUP_REQUESTS})
+    futures = [pool.submit(client_job, j) for j in jobs]
+    barrier.wait(timeout=300)
     cpu0 = server.cpu_seconds()
-    results = [f.result() for f in [pool.submit(client_job, j) for j in jobs]]
+    results = [f.result() for f in futures]
     server_cpu = server.cpu_seconds() - cpu0
     latencies = [x for r in results for x in r["latencies"]]
     wall = max(r["wall"] for r in results)
@@ -531,7 +533,7 @@ def timed_calls(targets: list[tuple[object, str, str]], stages: dict[str, list[f
 
 
 def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
-    """Where a slate's time goes in this process, per store: p50 ms of each stage over ``calls``.
+    """Where a request's time goes in this process, per store: p50 ms of each stage over ``calls``.
 
     parse: the JSON body into Feast's request model (both endpoints do it first);
     get_online_features, of which read (the store's database read: our ``read_views``,
@@ -662,15 +664,20 @@ def print_tables(result: dict) -> None:
             met = "" if goal is None else (f"; slate p99 @ {GOAL_CLIENTS} clients {goal['p99_ms']:.1f} ms "
                                           f"({'meets' if goal['p99_ms'] < GOAL_P99_MS else 'misses'} the goal)")
             print(f"  {w} worker(s), {ours} vs {stock}: " + ", ".join(parts) + met)
+    need = GOAL_CLIENTS / (GOAL_P99_MS / 1000)
+    best = max((r["rps"] for r in rows.values() if r["kind"] == "slate" and r["clients"] == GOAL_CLIENTS), default=0)
+    print(f"  ({GOAL_CLIENTS} clients in closed loop under {GOAL_P99_MS:.0f} ms each need >= {need:.0f} slates/s "
+          f"(Little's law); the best measured at {GOAL_CLIENTS} clients: {best:.0f}/s)")
     print()
-    print(f"Where a {players}-player slate's time goes, in-process p50 ms (feast serve adds HTTP and its thread hops):")
+    print("Where a request's time goes, in-process p50 ms (feast serve adds HTTP, FastAPI and thread hops):")
     cols = ("parse", "read", "on_demand", "other", "get_online_features", "to_dict", "json_dumps", "ours_encode",
             "served")
     widths = [max(8, len(c)) + 2 for c in cols]
-    print(f"{'store':<14}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
-    for s, b in result["breakdown"].items():
-        cells = "".join(f"{'-' if b[c] is None else format(b[c], '.2f'):>{w}}" for c, w in zip(cols, widths))
-        print(f"{s:<14}{cells}   read = {b['read_via']}; served by {b['endpoint']} endpoint")
+    print(f"{'request':<8}{'store':<14}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
+    for kind, split in result["breakdown"].items():
+        for s, b in split.items():
+            cells = "".join(f"{'-' if b[c] is None else format(b[c], '.2f'):>{w}}" for c, w in zip(cols, widths))
+            print(f"{kind:<8}{s:<14}{cells}   read = {b['read_via']}; served by {b['endpoint']} endpoint")
 
 
 def key(store: str, workers: int, kind: str, clients: int) -> str:
@@ -687,8 +694,9 @@ def chart(result: dict, out: Path) -> Path:
     stores, rows = result["stores"], result["loads"]
     groups = [(w, c) for w in result["workers"] for c in result["clients"]]
     panels = [("slate", "p99_ms", "slate p99 (ms)"), ("single", "p99_ms", "single player p99 (ms)"),
-              ("slate", "rps", "slate requests / s")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6))
+              ("slate", "rps", "slate requests / s"), ("single", "rps", "single player requests / s")]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.4))
+    axes = axes.ravel()
     width = 0.8 / len(stores)
     colors = {"ours-sqlite": "tab:blue", "ours-redis": "tab:red", "stock-sqlite": "#9ecae1", "stock-redis": "#fcae91"}
     x = np.arange(len(groups))
@@ -777,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir()
     setup = None
     servers: list[Server] = []
-    pool = None
+    pool = manager = None
 
     def log(msg):
         print(msg, flush=True)
@@ -791,9 +799,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_load is not None:
             wait_for_quiet(args.max_load, args.max_load_wait, log)
         log("in-process breakdown of a slate ...")
-        split = breakdown({s: setup.stores[s] for s in args.stores}, slate_body, args.breakdown_calls)
+        measured = {s: setup.stores[s] for s in args.stores}
+        split = {kind: breakdown(measured, bodies[kind][0], args.breakdown_calls) for kind in KINDS}
 
-        pool = ProcessPoolExecutor(max_workers=max(1, args.client_procs), mp_context=multiprocessing.get_context("spawn"))
+        spawn = multiprocessing.get_context("spawn")  # client processes that never import Feast
+        pool = ProcessPoolExecutor(max_workers=max(1, args.client_procs), mp_context=spawn)
+        manager = spawn.Manager()
         loads: dict[str, dict] = {}
         checks: dict[str, dict] = {}
         turn = 0
@@ -820,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
                     order = servers[turn % len(servers):] + servers[:turn % len(servers)]
                     for server in order:
                         reqs = [http_request(server.port, b) for b in bodies[kind]]
-                        r = run_loop(pool, server, reqs, clients, args.client_procs, args.requests, args.seconds)
+                        r = run_loop(pool, manager, server, reqs, clients, args.client_procs, args.requests, args.seconds)
                         loads[key(server.store, workers, kind, clients)] = {
                             "store": server.store, "workers": workers, "kind": kind, "clients": clients, **r}
                         log(f"  {server.store:<13} {kind:<6} {clients:>2} clients: p50 {r['p50_ms']:.1f} ms, "
@@ -856,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(server)
         if pool is not None:
             pool.shutdown()
+            manager.shutdown()
         if setup is not None:
             stack_mod.stop(setup.stack)
         elif (tmp / "stack").exists():

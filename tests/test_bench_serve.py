@@ -37,5 +37,6 @@ def test_tiny_run_measures_every_store_and_writes_json_and_chart(tmp_path):
             load = result["loads"][bench_serve.key(store, 1, kind, 1)]
             assert load["requests"] > 0 and load["errors"] == 0, load
             assert load["p50_ms"] <= load["p99_ms"]
-        assert set(result["breakdown"][store]) >= {"parse", "read", "on_demand", "to_dict", "json_dumps"}
+        for kind in bench_serve.KINDS:
+            assert set(result["breakdown"][kind][store]) >= {"parse", "read", "on_demand", "to_dict", "json_dumps"}
     assert result["checks"]["ours-redis/1w"]["vs_ours-sqlite"] == "same values"
