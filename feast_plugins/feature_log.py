@@ -364,7 +364,9 @@ class _ResponseColumns:
 
     def __init__(self, response):
         self.response = response
-        self.proto_names = list(response.proto.metadata.feature_names.val)
+        # Our response lists its names without assembling its proto (which it builds only on demand).
+        self.proto_names = response.names() if hasattr(response, "names") else \
+            list(response.proto.metadata.feature_names.val)
         self.python = getattr(response, "_python_columns", None) or {}
         self.seconds = getattr(response, "_timestamp_seconds", None) or {}
 

@@ -160,41 +160,40 @@ def encode(response) -> bytes:
 
 def response_document(response) -> Dict[str, Any]:
     """Feast's ``convert_response_to_dict(response.proto)``, from the Python values at hand when we have them."""
-    from feast.feature_server_utils import _metadata_to_dict, convert_response_to_dict
+    from feast.feature_server_utils import convert_response_to_dict
 
-    proto = response.proto
-    columns = getattr(response, "_python_columns", None)
-    events = getattr(response, "_event_us", None)
-    if columns is None or events is None:
-        return convert_response_to_dict(proto)
-    names = list(proto.metadata.feature_names.val)
-    n = len(proto.results[0].values) if len(proto.results) else 0
+    if not hasattr(response, "event_us"):  # not our response: Feast's own conversion
+        return convert_response_to_dict(response.proto)
+    names = response.names()
+    columns = response.python_columns()
     results: List[dict] = []
+    status_names: Dict[int, list] = {}  # id(statuses list) -> names: a view's features share one list
+    stamps_of: Dict[int, list] = {}
     stamps: Dict[int, str] = {}
-    for name, vector in zip(names, proto.results):
-        values = columns.get(name)
-        if values is None or len(values) != n or not _plain(values):
-            values = [_native(v) for v in vector.values]
-        elif not all(type(v) is not float or math.isfinite(v) for v in values):
+    alive = []  # the per-column lists, kept alive so that their ids stay unique in the caches above
+    for name in names:
+        values = columns[name]
+        if not _plain(values):
+            values = [_native(v) for v in response.proto.results[names.index(name)].values]
+        elif _INF in values or _MINUS_INF in values:
             values = [_finite(v) for v in values]
-        status_ints = response._statuses.get(name)
-        statuses = ([_STATUS_NAMES.get(s, "INVALID") for s in status_ints] if status_ints is not None
-                    else [_STATUS_NAMES.get(s, "INVALID") for s in vector.statuses])
-        event_us = events.get(name)
-        if event_us is None:
-            timestamps = [_EPOCH] * n
-        else:
-            timestamps = [_EPOCH if us is None else stamps.get(us) or stamps.setdefault(us, _stamp(us))
-                          for us in event_us]
-        results.append({"values": list(values), "statuses": statuses, "event_timestamps": timestamps})
-    document: Dict[str, Any] = {"results": results}
-    if proto.HasField("metadata"):
-        document["metadata"] = _metadata_to_dict(proto.metadata)
-    if proto.status:
-        document["status"] = proto.status
-    return document
+        status_ints = response.statuses(name)
+        alive.append(status_ints)
+        key = id(status_ints)
+        if key not in status_names:
+            status_names[key] = [_STATUS_NAMES.get(s, "INVALID") for s in status_ints]
+        event_us = response.event_us(name)
+        alive.append(event_us)
+        key = id(event_us)
+        if key not in stamps_of:
+            stamps_of[key] = [_EPOCH if us is None else stamps.get(us) or stamps.setdefault(us, _stamp(us))
+                              for us in event_us]
+        results.append({"values": values, "statuses": status_names[id(status_ints)],
+                        "event_timestamps": stamps_of[id(event_us)]})
+    return {"results": results, "metadata": {"feature_names": names}}
 
 
+_INF, _MINUS_INF = float("inf"), float("-inf")
 _PLAIN_TYPES = (float, int, str, bool, type(None))
 
 

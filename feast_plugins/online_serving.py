@@ -68,47 +68,62 @@ _PRESENT, _NOT_FOUND, _OUTSIDE_MAX_AGE = FieldStatus.PRESENT, FieldStatus.NOT_FO
 
 
 class NbaOnlineResponse(OnlineResponse):
-    """Feast's OnlineResponse, with the Python values of its columns already at hand.
+    """Feast's OnlineResponse, with the Python values, statuses and event times of its columns at hand.
 
-    ``proto`` is the whole truth (statuses, timestamps, values); ``to_dict`` returns the
-    same dict Feast's own ``OnlineResponse.to_dict`` computes from it, from values
-    decoded once while reading. Do not mutate ``proto`` and then call ``to_dict``.
+    ``to_dict``/``to_df`` and ``feast serve``'s document are built from those; the
+    ``proto`` (Feast's ``GetOnlineFeaturesResponse``, the same message either way) is
+    assembled from wire bytes the first time it is asked for. Treat it as read-only.
     """
 
-    def __init__(self, proto, feature_types, python_columns: Dict[str, list],
-                 timestamp_seconds: Dict[str, list], statuses: Optional[Dict[str, list]] = None,
-                 event_us: Optional[Dict[str, list]] = None):
-        super().__init__(proto, feature_types=feature_types)
+    def __init__(self, names: List[str], build_proto, feature_types, python_columns: Dict[str, list],
+                 timestamp_seconds: Dict[str, list], statuses: Dict[str, list], event_us: Dict[str, list]):
+        self._names = names
+        self._build_proto = build_proto
+        self._proto = None
+        self._feature_types = feature_types or {}
         self._python_columns = python_columns
         self._timestamp_seconds = timestamp_seconds
-        self._statuses = statuses or {}
+        self._statuses = statuses
         self._event_us = event_us  # feature -> event time (µs, None when absent) per row
+
+    @property
+    def proto(self):
+        if self._proto is None:
+            self._proto = self._build_proto()
+        return self._proto
+
+    @proto.setter
+    def proto(self, value):
+        self._proto = value
+
+    def names(self) -> List[str]:
+        """The response's column names, in order (join keys, then features in declared order)."""
+        return list(self._names)
 
     def python_columns(self) -> Dict[str, list]:
         """Name -> Python values of every column of the response (do not mutate)."""
-        return {name: self._python_columns[name] for name in self.proto.metadata.feature_names.val}
+        return {name: self._python_columns[name] for name in self._names}
 
     def statuses(self, name: str) -> list:
-        """FieldStatus per row of one column (PRESENT for entity and request columns)."""
+        """FieldStatus per row of one column (PRESENT for join keys)."""
         found = self._statuses.get(name)
         if found is None:
-            names = list(self.proto.metadata.feature_names.val)
-            found = list(self.proto.results[names.index(name)].statuses)
+            found = [_PRESENT] * len(self._python_columns[name])
         return found
+
+    def event_us(self, name: str) -> list:
+        """Event time per row of one column, in µs since the epoch (None: none, as for join keys)."""
+        found = self._event_us.get(name)
+        return [None] * len(self._python_columns[name]) if found is None else found
 
     def to_dict(self, include_event_timestamps: bool = False) -> Dict[str, Any]:
         response: Dict[str, List[Any]] = {}
-        for name, vector in zip(self.proto.metadata.feature_names.val, self.proto.results):
-            column = self._python_columns.get(name)
-            if column is None or len(column) != len(vector.values):
-                feature_type = self._feature_types.get(name)
-                column = [feast_value_type_to_python_type(v, feature_type) for v in vector.values]
+        for name in self._names:
+            column = self._python_columns[name]
             response[name] = list(column)
             if include_event_timestamps:
                 seconds = self._timestamp_seconds.get(name)
-                if seconds is None or len(seconds) != len(vector.event_timestamps):
-                    seconds = [ts.seconds for ts in vector.event_timestamps]
-                response[name + TIMESTAMP_POSTFIX] = list(seconds)
+                response[name + TIMESTAMP_POSTFIX] = [0] * len(column) if seconds is None else list(seconds)
         return response
 
 
@@ -161,7 +176,7 @@ def get_online_features(
     event_us: Dict[str, list] = {}  # feature -> event time in µs (None: nothing stored) per row
     view_statuses: Dict[str, list] = {}  # view -> FieldStatus per row
     names: List[str] = []
-    vectors: List[bytes] = []
+    vectors: List[Any] = []  # per feature: a function returning its FeatureVector's wire bytes
     for group in _group_by_keys(request):
         _read_group(store, config, group, full_feature_names, request_us, names, vectors,
                     python_columns, timestamp_seconds, statuses, view_statuses, event_us)
@@ -173,10 +188,20 @@ def get_online_features(
                                full_feature_names, python_columns, timestamp_seconds, statuses, view_statuses)
     order = declared_order.ranks(features, request.feature_refs, full_feature_names)
     ranked = sorted(range(len(names)), key=lambda i: order.get(names[i], len(order)))
-    response.metadata.feature_names.val.extend(names[i] for i in ranked)
-    response.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, vectors[i]) for i in ranked))
-    utils._drop_unneeded_columns(response, request.requested_result_row_names)
-    result = NbaOnlineResponse(response, feature_types, python_columns, timestamp_seconds, statuses, event_us)
+    wanted = request.requested_result_row_names  # Feast drops request data and unrequested inputs
+    entity_names = list(response.metadata.feature_names.val)
+    kept = [i for i in ranked if names[i] in wanted]
+    final_names = [n for n in entity_names if n in wanted] + [names[i] for i in kept]
+
+    def build_proto():
+        proto = response  # the join keys and request data, then the features (bytes, parsed once)
+        proto.metadata.feature_names.val.extend(names[i] for i in ranked)
+        proto.MergeFromString(b"".join(length_delimited(RESULTS_FIELD, vectors[i]()) for i in ranked))
+        utils._drop_unneeded_columns(proto, wanted)
+        return proto
+
+    result = NbaOnlineResponse(final_names, build_proto, feature_types, python_columns, timestamp_seconds,
+                               statuses, event_us)
     if isinstance(features, FeatureService) and features.logging_config is not None:
         from feast_plugins import feature_log
 
@@ -189,6 +214,30 @@ def _row_count(entity_values: dict) -> Optional[int]:
         if name != staleness.REQUEST_TIME and hasattr(values, "__len__"):
             return len(values)
     return None
+
+
+class _LazyFrames:
+    """A view's status and event-time frames (wire bytes), built once and only if the proto is asked for."""
+
+    def __init__(self, event_us: list, row_status: list):
+        self._event_us, self._row_status = event_us, row_status
+        self._statuses: Optional[bytes] = None
+        self._timestamps: Optional[bytes] = None
+
+    def statuses(self) -> bytes:
+        if self._statuses is None:
+            self._statuses = statuses_frame(self._row_status)
+        return self._statuses
+
+    def timestamps(self) -> bytes:
+        if self._timestamps is None:
+            frames_of: Dict[int, bytes] = {}
+            self._timestamps = b"".join([
+                NULL_TIMESTAMP_FRAME if us is None
+                else (frames_of.get(us) or frames_of.setdefault(us, timestamp_frame(us)))
+                for us in self._event_us
+            ])
+        return self._timestamps
 
 
 class _KeyGroup:
@@ -249,13 +298,8 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, reque
         row_status = staleness.judge(event_us, request_us, staleness.ttl_micros(table))
         served = [st == _PRESENT for st in row_status]
         all_served = all(served)
-        frames_of: Dict[int, bytes] = {}
-        timestamps = b"".join([
-            NULL_TIMESTAMP_FRAME if us is None else (frames_of.get(us) or frames_of.setdefault(us, timestamp_frame(us)))
-            for us in event_us
-        ])
         seconds = [0 if us is None else us // 1_000_000 for us in event_us]
-        status_bytes = statuses_frame(row_status)
+        frames = _LazyFrames(event_us, row_status)
         codecs = {f.name: codec_for(f.dtype.to_value_type()) for f in table.features}
         view_name = table.projection.name_to_use()
         view_statuses[view_name] = row_status
@@ -266,7 +310,8 @@ def _read_group(store, config, group: _KeyGroup, full_feature_names: bool, reque
                 stored = [v if ok else None for v, ok in zip(stored, served)]
             name = f"{view_name}__{feature}" if full_feature_names else feature
             names.append(name)
-            vectors.append(frame_column(codec, stored) + status_bytes + timestamps)
+            vectors.append(lambda codec=codec, stored=stored, frames=frames:
+                           frame_column(codec, stored) + frames.statuses() + frames.timestamps())
             if not codec.python_is_stored:
                 to_python = codec.to_python
                 stored = [None if v is None else to_python(v) for v in stored]
@@ -337,7 +382,8 @@ def _apply_on_demand_views(entity_names: List[str], names: List[str], vectors: L
             stored = [v if st == _PRESENT else None for v, st in zip(stored, row_status)]
             codec = codec_for(value_type)
             names.append(feature)
-            vectors.append(frame_column(codec, stored) + statuses_frame(row_status) + NULL_TIMESTAMP_FRAME * n)
+            vectors.append(lambda codec=codec, stored=stored, row_status=row_status, n=n:
+                           frame_column(codec, stored) + statuses_frame(row_status) + NULL_TIMESTAMP_FRAME * n)
             python_columns[feature] = [None if v is None else codec.to_python(v) for v in stored]
             timestamp_seconds[feature] = [0] * n
             statuses[feature] = row_status
