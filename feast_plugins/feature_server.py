@@ -23,7 +23,7 @@ import math
 from typing import Any, Dict, List
 
 from fastapi import Request  # at module level: FastAPI resolves the handler's annotations here
-from feast.errors import FeastError, FeastObjectNotFoundException
+from feast.errors import FeastError, FeastObjectNotFoundException, FeatureServiceNotFoundException
 from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
 
 _STATUS_NAMES = {v: k for k, v in FieldStatus.items()}
@@ -55,15 +55,21 @@ def add_route(app, store) -> None:
 
     async def get_online_features(request: Request) -> Response:
         body = await request.body()
+        features = None
         try:
             features, read = await _parse(body, store)
             response = await run_in_threadpool(lambda: store.get_online_features(features=features, **read))
             content = encode(response)
         except HttpError as exc:
             return _error(exc.status, exc.field, str(exc))
-        except FeastObjectNotFoundException as exc:
-            return _error(404, "features", str(exc))
         except FeastError as exc:  # our RequestError (400) and Feast's own
+            if isinstance(features, list):
+                try:
+                    _check_refs(features, store)  # an unknown view or feature: a 404 that names it
+                except HttpError as bad_ref:
+                    return _error(bad_ref.status, bad_ref.field, str(bad_ref))
+            if isinstance(exc, FeastObjectNotFoundException):
+                return _error(404, "features", str(exc))
             return _error(exc.http_status_code(), _field_of(str(exc)), str(exc))
         return Response(content=content, media_type="application/json")
 
@@ -103,14 +109,12 @@ async def _parse(body: bytes, store):
     if bool(request.feature_service) == bool(request.features):
         raise HttpError(400, "feature_service", "give either \"feature_service\" (a name) or \"features\" "
                         "([\"view:feature\", ...]), not both and not neither")
-    if request.feature_service:
-        names = {s.name for s in store.registry.list_feature_services(store.project, allow_cache=True)}
-        if request.feature_service not in names:
-            raise HttpError(404, "feature_service", f"feature_service: no service {request.feature_service!r}; "
-                            f"this store serves {sorted(names)}")
-    if request.features:
-        _check_refs(request.features, store)
-    features = await _get_features(request, store)
+    try:
+        features = await _get_features(request, store)
+    except FeatureServiceNotFoundException:
+        names = sorted(s.name for s in store.registry.list_feature_services(store.project, allow_cache=True))
+        raise HttpError(404, "feature_service", f"feature_service: no service {request.feature_service!r}; "
+                        f"this store serves {names}") from None
     read = dict(entity_rows=request.entities, full_feature_names=request.full_feature_names,
                 include_feature_view_version_metadata=request.include_feature_view_version_metadata)
     return features, read
