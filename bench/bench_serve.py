@@ -77,6 +77,11 @@ def http_request(port: int, body: bytes) -> bytes:
     return head + body
 
 
+def http_health(port: int) -> bytes:
+    """GET /health: Feast's cheapest route (a cached registry call), the floor of a request."""
+    return f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()
+
+
 class _Conn:
     __slots__ = ("sock", "buf", "need", "chunked", "t0", "next")
 
@@ -206,16 +211,21 @@ class Server:
     log: Path
 
     def cpu_seconds(self) -> float:
-        """utime + stime of the server and its workers (Linux /proc)."""
-        total = 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        for pid in [self.proc.pid, *_children(self.proc.pid)]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+        """utime + stime of the server and its workers."""
+        return cpu_seconds([self.proc.pid, *_children(self.proc.pid)])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (Linux /proc); a pid gone counts nothing."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _children(pid: int) -> list[int]:
@@ -476,8 +486,13 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def run_loop(pool, manager, server: Server, requests: list[bytes], clients: int, procs: int, max_requests: int,
-             seconds: float) -> dict:
-    """One closed loop of ``clients`` connections spread over ``procs`` client processes."""
+             seconds: float, stand_ins: dict[str, int]) -> dict:
+    """One closed loop of ``clients`` connections spread over ``procs`` client processes.
+
+    CPU is counted from the start of the timed loop to its end: the clients', the server's
+    and each stand-in's (``stand_ins``: name -> pid; redis-server serves the Redis stores,
+    the BigQuery emulator takes the prod server's feature log).
+    """
     procs = max(1, min(procs, clients))
     barrier = manager.Barrier(procs + 1)  # the client processes, warm, and this one: the clock starts
     jobs = []
@@ -489,8 +504,10 @@ def run_loop(pool, manager, server: Server, requests: list[bytes], clients: int,
     futures = [pool.submit(client_job, j) for j in jobs]
     barrier.wait(timeout=300)
     cpu0 = server.cpu_seconds()
+    side0 = {name: cpu_seconds([pid]) for name, pid in stand_ins.items()}
     results = [f.result() for f in futures]
     server_cpu = server.cpu_seconds() - cpu0
+    side = {name: round(cpu_seconds([pid]) - side0[name], 3) for name, pid in stand_ins.items()}
     latencies = [x for r in results for x in r["latencies"]]
     wall = max(r["wall"] for r in results)
     errors = [e for r in results for e in r["errors"]]
@@ -500,7 +517,9 @@ def run_loop(pool, manager, server: Server, requests: list[bytes], clients: int,
         "p50_ms": round(percentile(latencies, 0.50), 2), "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(1000 * max(latencies), 2) if latencies else None,
         "client_cpu_s": round(sum(r["cpu"] for r in results), 3), "client_procs": procs,
-        "server_cpu_s": round(server_cpu, 3), "load_average": round(os.getloadavg()[0], 2),
+        "server_cpu_s": round(server_cpu, 3),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / len(latencies), 2) if latencies else None,
+        "stand_in_cpu_s": side, "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -541,7 +560,8 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
     (the on-demand views) and other (the rest); the JSON encoding of Feast's endpoint
     (``convert_response_to_dict``, then ``json.dumps`` as Starlette calls it) and of ours
     (``feast_plugins.feature_server.encode``, when main has it). served = parse +
-    get_online_features + the encoding of the endpoint that serves the store.
+    get_online_features + the encoding of the endpoint that serves the store. log_write:
+    the feature log's writes of these reads (a background thread; mean ms per read).
     """
     import feast.utils as feast_utils
     from feast.feature_server import GetOnlineFeaturesRequest, convert_response_to_dict
@@ -551,12 +571,16 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
         from feast_plugins.feature_server import encode as ours_encode
     except ImportError:  # a main without our endpoint: Feast's serves every store
         ours_encode = None
+    try:
+        from feast_plugins import feature_log
+    except ImportError:  # a main without feature logging
+        feature_log = None
 
     out = {}
     for name, fs in stores.items():
         online_store = fs._get_provider().online_store
         service = fs.get_feature_service(SERVICE, allow_cache=True)
-        stages: dict[str, list[float]] = {"read": [], "on_demand": []}
+        stages: dict[str, list[float]] = {"read": [], "on_demand": [], "log_write": [0.0]}
         times: dict[str, list[float]] = {k: [] for k in ("parse", "get_online_features", "read", "on_demand",
                                                          "to_dict", "json_dumps", "ours_encode")}
         # The store's database read, one method per store: ours, Feast's Redis pipeline, Feast's generic read.
@@ -564,10 +588,13 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
         targets = [(online_store, read_via, "read")]
         targets += [(feast_utils, "_augment_response_with_on_demand_transforms", "on_demand"),
                     (online_serving, "_apply_on_demand_views", "on_demand")]
+        if feature_log is not None:
+            feature_log.flush()  # earlier reads' rows, not timed
+            targets.append((feature_log, "_write", "log_write"))  # the background writes too
         with timed_calls(targets, stages):
             for i in range(calls + 5):
-                for st in stages.values():
-                    st.append(0.0)
+                stages["read"].append(0.0)
+                stages["on_demand"].append(0.0)
                 t0 = time.perf_counter()
                 request = GetOnlineFeaturesRequest(**json.loads(raw))
                 t1 = time.perf_counter()
@@ -585,7 +612,11 @@ def breakdown(stores: dict, raw: bytes, calls: int) -> dict:
                                  ("json_dumps", t4 - t3), ("ours_encode", t5 - t4), ("read", stages["read"][-1]),
                                  ("on_demand", stages["on_demand"][-1])):
                         times[k].append(v)
+            if feature_log is not None:
+                feature_log.flush()
         p50: dict = {k: round(percentile(v, 0.5), 2) for k, v in times.items()}
+        # Mean over every read of the loop (all logged, warm-up included), written in batches.
+        p50["log_write"] = round(1000 * sum(stages["log_write"]) / (calls + 5), 2)
         p50["other"] = round(p50["get_online_features"] - p50["read"] - p50["on_demand"], 2)
         ours_endpoint = ours_encode is not None and not name.startswith("stock")
         encoding = p50["ours_encode"] if ours_endpoint else p50["to_dict"] + p50["json_dumps"]
@@ -631,22 +662,18 @@ def print_tables(result: dict) -> None:
     print()
     print(f"feast serve, POST /get-online-features, feature service {SERVICE}; slate = {players} players, "
           f"single = 1 player; {os.cpu_count()} cores, load average {result['load_average']}")
-    print("p50 / p99 ms and requests per second; cpu = client | server CPU seconds per second of loop")
-    header = f"{'workers':>7} {'request':<7} {'clients':>7}  " + "  ".join(f"{s:>30}" for s in stores)
+    print("each cell: p50 / p99 ms, requests per second, CPU ms per request of the client + the server "
+          "(+ redis-server for the Redis stores; bq: the BigQuery emulator, taking ours-redis's feature log)")
+    header = f"{'workers':>7} {'request':<7} {'clients':>7}  " + "  ".join(f"{s:>36}" for s in stores)
     print(header)
     for w in result["workers"]:
         for kind in KINDS:
             for c in result["clients"]:
-                cells = []
-                for s in stores:
-                    r = rows.get(key(s, w, kind, c))
-                    if r is None:
-                        cells.append(f"{'-':>30}")
-                        continue
-                    err = f" ERR{r['errors']}" if r["errors"] else ""
-                    cells.append(f"{r['p50_ms']:>6.1f} /{r['p99_ms']:>6.1f} {r['rps']:>7.0f}/s "
-                                 f"{r['client_cpu_s'] / r['seconds']:>3.1f}|{r['server_cpu_s'] / r['seconds']:<3.1f}{err}")
-                print(f"{w:>7} {kind:<7} {c:>7}  " + "  ".join(f"{x:>30}" for x in cells))
+                cells = [_cell(rows.get(key(s, w, kind, c)), s) for s in stores]
+                print(f"{w:>7} {kind:<7} {c:>7}  " + "  ".join(f"{x:>36}" for x in cells))
+        cells = [_cell(rows.get(key(s, w, "health", 1)), s) for s in stores]
+        print(f"{w:>7} {'health':<7} {1:>7}  " + "  ".join(f"{x:>36}" for x in cells))
+    print("(health: GET /health, the cheapest route of feast serve: its per-request floor)")
     print()
     print(f"Goal: slate p99 < {GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients, and >= {GOAL_SPEEDUP:.0f}x stock "
           f"Feast on the same store and requests (x = stock / ours, p99 and requests per second)")
@@ -671,13 +698,28 @@ def print_tables(result: dict) -> None:
     print()
     print("Where a request's time goes, in-process p50 ms (feast serve adds HTTP, FastAPI and thread hops):")
     cols = ("parse", "read", "on_demand", "other", "get_online_features", "to_dict", "json_dumps", "ours_encode",
-            "served")
+            "served", "log_write")
     widths = [max(8, len(c)) + 2 for c in cols]
     print(f"{'request':<8}{'store':<14}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
     for kind, split in result["breakdown"].items():
         for s, b in split.items():
             cells = "".join(f"{'-' if b[c] is None else format(b[c], '.2f'):>{w}}" for c, w in zip(cols, widths))
             print(f"{kind:<8}{s:<14}{cells}   read = {b['read_via']}; served by {b['endpoint']} endpoint")
+
+
+def _cell(r: dict | None, store: str) -> str:
+    """p50 / p99 ms, requests/s, CPU ms per request: client + server (+ redis-server)."""
+    if r is None or not r["requests"]:
+        return "-"
+    per = 1000 / r["requests"]
+    cpu = f"{r['client_cpu_s'] * per:.1f}+{r['server_cpu_s'] * per:.1f}"
+    side = r["stand_in_cpu_s"]
+    if "redis" in store and "redis" in side:
+        cpu += f"+{side['redis'] * per:.1f}"
+    if PROFILE_OF[store] == "prod" and not store.startswith("stock") and "bigquery" in side:
+        cpu += f" bq {side['bigquery'] * per:.1f}"  # the emulator writing the served vectors' log
+    err = f" ERR{r['errors']}" if r["errors"] else ""
+    return f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} {r['rps']:.0f}/s {cpu}{err}"
 
 
 def key(store: str, workers: int, kind: str, clients: int) -> str:
@@ -802,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = {s: setup.stores[s] for s in args.stores}
         split = {kind: breakdown(measured, bodies[kind][0], args.breakdown_calls) for kind in KINDS}
 
+        stand_ins = {svc.name: svc.pid for svc in setup.stack.services if svc.name in ("redis", "bigquery")}
         spawn = multiprocessing.get_context("spawn")  # client processes that never import Feast
         pool = ProcessPoolExecutor(max_workers=max(1, args.client_procs), mp_context=spawn)
         manager = spawn.Manager()
@@ -831,12 +874,19 @@ def main(argv: list[str] | None = None) -> int:
                     order = servers[turn % len(servers):] + servers[:turn % len(servers)]
                     for server in order:
                         reqs = [http_request(server.port, b) for b in bodies[kind]]
-                        r = run_loop(pool, manager, server, reqs, clients, args.client_procs, args.requests, args.seconds)
+                        r = run_loop(pool, manager, server, reqs, clients, args.client_procs, args.requests,
+                                     args.seconds, stand_ins)
                         loads[key(server.store, workers, kind, clients)] = {
                             "store": server.store, "workers": workers, "kind": kind, "clients": clients, **r}
                         log(f"  {server.store:<13} {kind:<6} {clients:>2} clients: p50 {r['p50_ms']:.1f} ms, "
                             f"p99 {r['p99_ms']:.1f} ms, {r['rps']:.0f}/s ({r['requests']} requests"
                             f"{', %d errors' % r['errors'] if r['errors'] else ''})")
+            for server in servers:  # the floor: Feast's /health, one client
+                r = run_loop(pool, manager, server, [http_health(server.port)], 1, 1, args.requests, args.seconds,
+                             stand_ins)
+                loads[key(server.store, workers, "health", 1)] = {
+                    "store": server.store, "workers": workers, "kind": "health", "clients": 1, **r}
+                log(f"  {server.store:<13} GET /health 1 client: p50 {r['p50_ms']:.2f} ms, {r['rps']:.0f}/s")
             for server in servers:
                 stop_server(server)
             servers = []
