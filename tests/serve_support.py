@@ -68,6 +68,6 @@ def post(url: str, path: str, body: dict) -> tuple[int, dict]:
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=60) as r:
-            return r.status, json.loads(r.read())
+            return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")

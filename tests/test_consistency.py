@@ -16,16 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,11 +26,11 @@ from feast_plugins import feature_log
 from nbafs import cli, paths, profile
 from nbafs.timeline import noon_eastern
 from tests import backfill_support
+from tests.serve_support import feast_serve, post
 from tests.league import prod_league  # noqa: F401 - fixture
 
 UTC = dt.timezone.utc
 SERVICE = "player_points_v1"
-FEAST = str(Path(sys.executable).parent / "feast")
 
 
 @pytest.fixture
@@ -156,13 +147,7 @@ def test_rows_land_in_the_data_dir_they_were_served_from(season, monkeypatch, tm
     assert logged_rows(day, day).num_rows == len(frame)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_feast_serve_logs_what_it_served_when_stopped_with_sigterm(season, tmp_path):
+def test_feast_serve_logs_what_it_served_when_stopped_with_sigterm(season, tmp_path, monkeypatch):
     from serving import online
     from serving.consistency import consistency, logged_rows
 
@@ -171,37 +156,13 @@ def test_feast_serve_logs_what_it_served_when_stopped_with_sigterm(season, tmp_p
     body = {"feature_service": SERVICE, "entities": {
         "player_lookup": players["player_lookup"].tolist(), "game_id": players["game_id"].tolist(),
         "line_offered": [20.5] * len(players), "request_time": [noon_eastern(day).isoformat()] * len(players)}}
-    port, log = _free_port(), tmp_path / "feast-serve.log"
-    env = {**os.environ, feature_log.FLUSH_SECONDS_ENV: "600"}  # nothing written before the process ends
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([FEAST, "-f", profile.yaml_path().name, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=paths.REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"feast serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.25)
+    log = tmp_path / "feast-serve.log"
+    monkeypatch.setenv(feature_log.FLUSH_SECONDS_ENV, "600")  # nothing written before the process ends
+    with feast_serve(log) as url:  # stopped with SIGTERM
         for _ in range(2):
-            request = urllib.request.Request(f"{base}/get-online-features", data=json.dumps(body).encode(),
-                                             headers={"Content-Type": "application/json"}, method="POST")
-            with urllib.request.urlopen(request, timeout=60) as r:
-                assert r.status == 200
+            status, answer = post(url, "/get-online-features", body)
+            assert status == 200, answer
         assert not (paths.warehouse_dir() / "nba_feast_logs").exists()  # buffered, not written yet
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
     logs = logged_rows(day, day)
     assert logs.num_rows == 2 * len(players), log.read_text()[-3000:]
     assert len(set(logs.column("__request_id").to_pylist())) == 2

@@ -18,11 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +30,7 @@ import pytest
 from nbafs import cli, paths, profile
 from nbafs.errors import UserError
 from tests import league
+from tests.serve_support import feast_serve, post
 from warehouse import engine, schema
 from warehouse.teams import TEAMS
 
@@ -242,12 +241,6 @@ def test_store_push_online_and_offline_merges_by_the_grain_and_undeclared_column
         merge_pushed_rows(view, pa.Table.from_pandas(one.assign(scraped_at=one["created_at"]), preserve_index=False))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_feast_serve_push_endpoint_lands_a_snapshot_online_and_offline(local_store, tmp_path):
     from serving.push_lines import consensus_lines, import_snapshot, PushReport
 
@@ -257,38 +250,11 @@ def test_feast_serve_push_endpoint_lands_a_snapshot_online_and_offline(local_sto
     rows = consensus_lines([DAY], sorted(set(raw["snapshot_at"])))
     body = {"push_source_name": "player_points_line_push", "to": "online_and_offline",
             "df": {c: [v.isoformat() if isinstance(v, dt.date) else v for v in rows[c].tolist()] for c in rows.columns}}
-    port = _free_port()
-    log = tmp_path / "feast-serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [FEAST, "-f", profile.yaml_path().name, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=paths.REPO_ROOT, env=dict(os.environ), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"feast serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.25)
-        request = urllib.request.Request(f"{base}/push", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+    with feast_serve(tmp_path / "feast-serve.log") as url:
         started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as r:
-            assert r.status == 200, r.read()
+        status, answer = post(url, "/push", body)
         took = time.perf_counter() - started
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        assert status == 200, answer
     assert took < 5, f"/push took {took:.2f} s"
     online, offline = online_vs_historical(local_store, at)
     assert online == offline and set(online) - {None}
