@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from warehouse.markets import MARKETS, POINTS, STATS, Market
+
 
 @dataclass(frozen=True)
 class QualityGate:
@@ -51,6 +53,10 @@ class Feature:
 
 
 PGS = "nba_analytics.player_game_summary"
+FORM = "nba_analytics.player_stat_form"
+AVAIL = "nba_analytics.player_availability"
+PROP_LINES = "nba_analytics.player_prop_lines"
+PROPS = "nba_raw.odds_api_player_props"
 CTX = "nba_analytics.upcoming_player_game_context"
 PCF = "nba_precompute.player_composite_factors"
 LINES = "nba_analytics.player_points_line_consensus"
@@ -182,8 +188,140 @@ FEATURES: tuple[Feature, ...] = (
     ),
 )
 
-# The model's feature service, in its fixed order. The old system stored features as an
-# array with features[8] = usage_spike_score; the order keeps it there.
+# --- per-market form (player_stat_form), generated for every market stat ----------------
+
+def _stat_inputs(stat: str) -> tuple[str, ...]:
+    m = next(m for m in MARKETS if m.stat == stat)
+    return tuple(f"{PGS}.{c}" for c in m.box_score) + (f"{PGS}.minutes",)
+
+
+def _stat_form_features() -> tuple[Feature, ...]:
+    out: list[Feature] = []
+    for stat in STATS:
+        inputs = _stat_inputs(stat)
+        if stat != POINTS.stat:  # points' means are upcoming_player_game_context's (above)
+            for window, n in (("last_5", 5), ("last_10", 10)):
+                out.append(Feature(
+                    f"{stat}_avg_{window}", "Float64", "player_stat_form",
+                    f"Mean {stat} over the last {n} games played before the game",
+                    (f"{FORM}.{stat}_avg_{window}",) + inputs,
+                    QualityGate(min_populated=0.90, value_range=(0, 100), eligible_when=_HAS_HISTORY),
+                ))
+            out.append(Feature(
+                f"{stat}_avg_season", "Float64", "player_stat_form",
+                f"Mean {stat} over the season's games played before the game",
+                (f"{FORM}.{stat}_avg_season",) + inputs,
+                QualityGate(min_populated=0.90, value_range=(0, 100), eligible_when=_HAS_HISTORY),
+            ))
+        out += [
+            Feature(
+                f"{stat}_per_minute_last_10", "Float64", "player_stat_form",
+                f"{stat} per minute over the last 10 games played before the game (sum of {stat} / sum of minutes)",
+                (f"{FORM}.{stat}_per_minute_last_10",) + inputs,
+                QualityGate(min_populated=0.90, value_range=(0, 10), eligible_when=_HAS_HISTORY),
+            ),
+            Feature(
+                f"{stat}_std_last_10", "Float64", "player_stat_form",
+                f"Standard deviation of {stat} over the last 10 games played before the game (NULL with fewer than 2)",
+                (f"{FORM}.{stat}_std_last_10",) + inputs,
+                QualityGate(min_populated=0.80, value_range=(0, 60), eligible_when="games_played_season >= 2"),
+            ),
+            Feature(
+                f"opponent_{stat}_allowed_avg_season", "Float64", "player_stat_form",
+                f"Mean {stat} the opponent allowed per game (summed over the players facing it), season to date "
+                "before the game",
+                (f"{FORM}.opponent_{stat}_allowed_avg_season",) + inputs + (f"{PGS}.team_abbr", f"{PGS}.opponent_team_abbr"),
+                QualityGate(min_populated=0.50, max_zero_share=0.01, value_range=(0, 400),
+                            eligible_when="games_played_season >= 3"),
+            ),
+        ]
+    out += [
+        Feature(
+            "minutes_avg_last_3", "Float64", "player_stat_form",
+            "Mean minutes over the last 3 games played before the game",
+            (f"{FORM}.minutes_avg_last_3", f"{PGS}.minutes"),
+            QualityGate(min_populated=0.90, max_zero_share=0.10, value_range=(0, 70), eligible_when=_HAS_HISTORY),
+        ),
+        Feature(
+            "minutes_std_last_10", "Float64", "player_stat_form",
+            "Standard deviation of minutes over the last 10 games played before the game (NULL with fewer than 2)",
+            (f"{FORM}.minutes_std_last_10", f"{PGS}.minutes"),
+            QualityGate(min_populated=0.80, value_range=(0, 40), eligible_when="games_played_season >= 2"),
+        ),
+    ]
+    return tuple(out)
+
+
+# --- availability (player_availability): proxies for the injury report ----------------
+
+_AVAILABILITY_INPUTS = (f"{PGS}.minutes", f"{PGS}.team_abbr", f"{PGS}.usage_rate", "nba_raw.schedule.game_date")
+AVAILABILITY_FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "rotation_teammates_out", "Int64", "player_availability",
+        "Teammates of the team's recent rotation who did not play its last game (a proxy for the injury "
+        "report, which the data lacks); NULL before the team's first game this season",
+        (f"{AVAIL}.rotation_teammates_out",) + _AVAILABILITY_INPUTS,
+        QualityGate(min_populated=0.90, value_range=(0, 15), eligible_when=_HAS_HISTORY),
+    ),
+    Feature(
+        "vacated_minutes", "Float64", "player_availability",
+        "Recent minutes per game of the rotation teammates who missed the team's last game (0 when none)",
+        (f"{AVAIL}.vacated_minutes",) + _AVAILABILITY_INPUTS,
+        QualityGate(min_populated=0.90, value_range=(0, 240), eligible_when=_HAS_HISTORY),
+    ),
+    Feature(
+        "vacated_usage_share", "Float64", "player_availability",
+        "Percent of the team's used possessions those teammates used in their recent games (0 when none)",
+        (f"{AVAIL}.vacated_usage_share",) + _AVAILABILITY_INPUTS,
+        QualityGate(min_populated=0.90, value_range=(0, 100), eligible_when=_HAS_HISTORY),
+    ),
+    Feature(
+        "player_missed_last_game", "Bool", "player_availability",
+        "The player did not play his team's last game; NULL before his first box-score row this season",
+        (f"{AVAIL}.player_missed_last_game",) + _AVAILABILITY_INPUTS,
+        QualityGate(min_populated=0.90, eligible_when=_HAS_HISTORY),
+    ),
+    Feature(
+        "player_games_missed_last_5", "Int64", "player_availability",
+        "Of his team's last 5 games since his first box-score row this season, how many he did not play",
+        (f"{AVAIL}.player_games_missed_last_5",) + _AVAILABILITY_INPUTS,
+        QualityGate(min_populated=0.90, value_range=(0, 5), eligible_when=_HAS_HISTORY),
+    ),
+)
+
+
+# --- every market's line (player_prop_lines) ---------------------------------------------
+
+def _line_features() -> tuple[Feature, ...]:
+    out: list[Feature] = []
+    for m in MARKETS:
+        raw = f"{ODDS}.points_line" if m is POINTS else f"{PROPS}.line"
+        source = (raw, f"{ODDS if m is POINTS else PROPS}.snapshot_at")
+        if m is not POINTS:  # points_line is served from player_points_line (its push source)
+            out.append(Feature(
+                m.line_feature, "Float64", "player_prop_lines",
+                f"Consensus (median across books) {m.label} line at the latest snapshot before the time asked",
+                (f"{PROP_LINES}.{m.line_feature}",) + source,
+                QualityGate(min_populated=0.0, max_zero_share=0.01, value_range=(0.5, 120)),
+            ))
+        out.append(Feature(
+            m.over_prob_feature, "Float64", "player_prop_lines",
+            f"No-vig probability of the {m.label} over at the consensus line, from the books' prices at the "
+            "latest snapshot before the time asked",
+            (f"{PROP_LINES}.{m.over_prob_feature}",) + source
+            + (f"{ODDS if m is POINTS else PROPS}.over_price", f"{ODDS if m is POINTS else PROPS}.under_price"),
+            QualityGate(min_populated=0.0, max_zero_share=0.01, value_range=(0.0, 1.0)),
+        ))
+    return tuple(out)
+
+
+FEATURES = FEATURES + _stat_form_features() + AVAILABILITY_FEATURES + _line_features()
+
+AVAILABILITY: tuple[str, ...] = tuple(f.name for f in AVAILABILITY_FEATURES)
+
+# The points model's feature service, in its fixed order. The old system stored features
+# as an array with features[8] = usage_spike_score; the order keeps it there. Features
+# added since (17 on) are appended, so every earlier index stays what it was.
 PLAYER_POINTS_V1: tuple[str, ...] = (
     "points_avg_last_5",            # 0
     "points_avg_last_10",           # 1
@@ -202,8 +340,45 @@ PLAYER_POINTS_V1: tuple[str, ...] = (
     "points_form_ratio",            # 14
     "minutes_form_ratio",           # 15
     "points_avg_last_5_minus_line", # 16
+    "points_per_minute_last_10",    # 17
+    "points_std_last_10",           # 18
+    "opponent_points_allowed_avg_season",  # 19
+    "minutes_avg_last_3",           # 20
+    "minutes_std_last_10",          # 21
+    *AVAILABILITY,                  # 22..26
+    "points_over_prob_no_vig",      # 27
 )
-assert PLAYER_POINTS_V1[8] == "usage_spike_score"
+assert PLAYER_POINTS_V1[8] == "usage_spike_score" and PLAYER_POINTS_V1[22:27] == AVAILABILITY
+
+# What every other market's service shares after its own stat's features.
+_CONTEXT: tuple[str, ...] = (
+    "minutes_avg_last_7", "minutes_avg_last_3", "minutes_std_last_10", "minutes_form_ratio",
+    "games_played_season", "days_rest", "is_back_to_back", "is_home",
+    "avg_usage_rate_last_7_games", "usage_spike_score", "season_usage_rate", "opponent_def_rating",
+)
+
+
+def market_order(m: Market) -> tuple[str, ...]:
+    """The fixed order of a market's service: its stat's form, the shared context, availability, its line."""
+    if m is POINTS:
+        return PLAYER_POINTS_V1
+    s = m.stat
+    return (
+        f"{s}_avg_last_5", f"{s}_avg_last_10", f"{s}_avg_season", f"{s}_per_minute_last_10", f"{s}_std_last_10",
+        f"opponent_{s}_allowed_avg_season",
+    ) + _CONTEXT + AVAILABILITY + (m.line_feature, m.over_prob_feature)
+
+
+SERVICES: dict[str, tuple[str, ...]] = {m.service: market_order(m) for m in MARKETS}
+"""Every feature service and its fixed order, by service name: one per market (warehouse/markets.py)."""
+
+SERVICE_MARKETS: dict[str, Market] = {m.service: m for m in MARKETS}
+
+
+def line_features(m: Market) -> tuple[str, ...]:
+    """A market's line features: served, shown and evaluated against, never learned from (model/dataset.py)."""
+    extra = ("points_avg_last_5_minus_line",) if m is POINTS else ()
+    return (m.line_feature, m.over_prob_feature) + extra
 
 
 def feature(name: str) -> Feature:

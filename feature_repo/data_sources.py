@@ -86,6 +86,9 @@ player_game_summary_source = SOURCES["nba_analytics.player_game_summary"]
 upcoming_player_game_context_source = SOURCES["nba_analytics.upcoming_player_game_context"]
 player_points_line_consensus_source = SOURCES["nba_analytics.player_points_line_consensus"]
 player_composite_factors_source = SOURCES["nba_precompute.player_composite_factors"]
+player_stat_form_source = SOURCES["nba_analytics.player_stat_form"]
+player_availability_source = SOURCES["nba_analytics.player_availability"]
+player_prop_lines_source = SOURCES["nba_analytics.player_prop_lines"]
 
 LINE_PUSH_SOURCE = "player_points_line_push"
 player_points_line_push = PushSource(

@@ -1,5 +1,7 @@
-"""Feature services: the model's fixed feature list.
+"""Feature services: one per market, each with its model's fixed feature list.
 
+``catalog.SERVICES`` declares them (``player_points_v1``, ``player_rebounds_v1``,
+``player_assists_v1``, ``player_threes_v1``, ``player_pra_v1``) and their orders;
 ``player_points_v1`` serves ``catalog.PLAYER_POINTS_V1`` (index 8 is ``usage_spike_score``,
 where the old system's feature array had it). A feature with a ``request_time_view`` is
 served from that on-demand view (``usage_spike_score`` from ``usage_spike``), every other
@@ -59,15 +61,33 @@ def logging_config(service: str, profile_name: str) -> LoggingConfig:
 
 
 PLAYER_POINTS_V1 = "player_points_v1"
+LOGGED = (PLAYER_POINTS_V1,)  # services whose served vectors are logged (nbafs consistency replays them)
 
-player_points_v1 = FeatureService(
-    name=PLAYER_POINTS_V1,
-    features=projections(catalog.PLAYER_POINTS_V1),
-    description=(
-        "Player points model, v1: features in the fixed order of feature_repo/catalog.py "
-        "PLAYER_POINTS_V1 (index 8 = usage_spike_score). Request field: line_offered."
-    ),
-    owner="player-props@nba-feature-store",
-    tags={"order": ",".join(catalog.PLAYER_POINTS_V1)},
-    logging_config=logging_config(PLAYER_POINTS_V1, profile.active()),
-)
+
+def _service(name: str) -> FeatureService:
+    market = catalog.SERVICE_MARKETS[name]
+    order = catalog.SERVICES[name]
+    request = " Request field: line_offered." if "points_avg_last_5_minus_line" in order else ""
+    return FeatureService(
+        name=name,
+        features=projections(order),
+        description=(
+            f"Player {market.label} model, v1: features in the fixed order of feature_repo/catalog.py "
+            f"SERVICES[{name!r}] (docs/features.md).{request}"
+        ),
+        owner="player-props@nba-feature-store",
+        tags={"order": ",".join(order), "market": market.name},
+        logging_config=logging_config(name, profile.active()) if name in LOGGED else None,
+    )
+
+
+FEATURE_SERVICES: dict[str, FeatureService] = {name: _service(name) for name in catalog.SERVICES}
+
+# Module-level names, so that `feast apply` (which collects the repo modules' globals) finds every service.
+player_points_v1 = FEATURE_SERVICES["player_points_v1"]
+player_rebounds_v1 = FEATURE_SERVICES["player_rebounds_v1"]
+player_assists_v1 = FEATURE_SERVICES["player_assists_v1"]
+player_threes_v1 = FEATURE_SERVICES["player_threes_v1"]
+player_pra_v1 = FEATURE_SERVICES["player_pra_v1"]
+assert {s.name for s in (player_points_v1, player_rebounds_v1, player_assists_v1, player_threes_v1,
+                         player_pra_v1)} == set(FEATURE_SERVICES)

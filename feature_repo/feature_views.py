@@ -9,7 +9,10 @@ the ttl, the longest a row may be served after its event time.
 | player_game_summary | nba_analytics.player_game_summary | player | 10 days | his most recent game; the gap between two games can be long (All-Star break, rest, minor injuries), but a game older than that is no longer "the last game" |
 | upcoming_player_game_context | nba_analytics.upcoming_player_game_context | player | 1 day | a row describes one game and is known from 06:00 UTC on its date: it serves that whole game day, never the next one |
 | player_composite_factors | nba_precompute.player_composite_factors | player | 1 day | same grain and timing as the context |
+| player_stat_form | nba_analytics.player_stat_form | player | 1 day | same grain and timing as the context |
+| player_availability | nba_analytics.player_availability | player | 1 day | same grain and timing as the context |
 | player_points_line | nba_analytics.player_points_line_consensus (push source ``player_points_line_push``) | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
+| player_prop_lines | nba_analytics.player_prop_lines | player, game | 18 hours | every market's line and no-vig over probability; stale like the points line |
 
 The views are ``DeclaredFeatureView``s: Feast's FeatureView, except that two views
 declared alike are equal whatever has been materialized, so ``feast plan`` on a
@@ -25,9 +28,12 @@ from feast.types import Bool, Float64, Int64, PrimitiveFeastType
 
 from feature_repo import catalog
 from feature_repo.data_sources import (
+    player_availability_source,
     player_composite_factors_source,
     player_game_summary_source,
     player_points_line_push,
+    player_prop_lines_source,
+    player_stat_form_source,
     upcoming_player_game_context_source,
 )
 from feature_repo.entities import game, player
@@ -124,7 +130,26 @@ player_points_line = _view(
     "Consensus (median across books) points line for the player's game, at the latest snapshot.",
 )
 
+player_stat_form = _view(
+    "player_stat_form", [player], player_stat_form_source, timedelta(days=1),
+    "Every market stat's rolling form, per-minute rate and volatility, minutes form and the opponent's "
+    "allowance, for the player's game of the day, built only from earlier games.",
+)
+
+player_availability = _view(
+    "player_availability", [player], player_availability_source, timedelta(days=1),
+    "Who of the team's recent rotation missed its last game, the minutes and usage they leave, and the "
+    "player's own missed games: proxies for the injury report, from earlier box scores only.",
+)
+
+player_prop_lines = _view(
+    "player_prop_lines", [player, game], player_prop_lines_source, timedelta(hours=18),
+    "Consensus line and no-vig over probability of every modelled market for the player's game, at the "
+    "latest snapshot.",
+)
+
 FEATURE_VIEWS: dict[str, FeatureView] = {
     v.name: v
-    for v in (player_game_summary, upcoming_player_game_context, player_composite_factors, player_points_line)
+    for v in (player_game_summary, upcoming_player_game_context, player_composite_factors, player_stat_form,
+              player_availability, player_points_line, player_prop_lines)
 }

@@ -87,7 +87,7 @@ def test_entities_and_join_keys():
     assert entities.game.join_key == "game_id"
     for view in FEATURE_VIEWS:
         keys = join_keys(view)
-        assert keys == (["game_id", "player_lookup"] if view == "player_points_line" else ["player_lookup"])
+        assert keys == (["game_id", "player_lookup"] if view in ("player_points_line", "player_prop_lines") else ["player_lookup"])
 
 
 def test_on_demand_views_output_the_catalog_features_from_the_declared_inputs():

@@ -31,7 +31,10 @@ from warehouse.schema import (
     DUCKDB_TYPES,
     PLAYER_COMPOSITE_FACTORS,
     PLAYER_GAME_SUMMARY,
+    PLAYER_AVAILABILITY,
     PLAYER_POINTS_LINE_CONSENSUS,
+    PLAYER_PROP_LINES,
+    PLAYER_STAT_FORM,
     UPCOMING_PLAYER_GAME_CONTEXT,
     Table,
 )
@@ -74,7 +77,10 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step(PLAYER_GAME_SUMMARY, "analytics/player_game_summary.sql"),
     Step(PLAYER_POINTS_LINE_CONSENSUS, "analytics/player_points_line_consensus.sql"),
+    Step(PLAYER_PROP_LINES, "analytics/player_prop_lines.sql"),
     Step(UPCOMING_PLAYER_GAME_CONTEXT, "analytics/upcoming_player_game_context.sql"),
+    Step(PLAYER_STAT_FORM, "analytics/player_stat_form.sql"),
+    Step(PLAYER_AVAILABILITY, "analytics/player_availability.sql"),
     Step(PLAYER_COMPOSITE_FACTORS, "precompute/player_composite_factors.sql"),
 )
 

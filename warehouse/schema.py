@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from warehouse.markets import MARKETS, STATS, STORED_ONLY
+
 ARROW_TYPES: dict[str, pa.DataType] = {
     "STRING": pa.string(),
     "INT64": pa.int64(),
@@ -190,6 +192,30 @@ ODDS_API_PLAYER_POINTS_PROPS = Table(
     ),
 )
 
+ODDS_API_PLAYER_PROPS = Table(
+    dataset="nba_raw",
+    name="odds_api_player_props",
+    grain=("game_id", "player_lookup", "market", "bookmaker", "snapshot_at"),
+    description=(
+        "One row per player, game, prop market, sportsbook and snapshot: every Odds API market but "
+        "points, whose lines stay in odds_api_player_points_props (the upstream contract)."
+    ),
+    columns=GAME_KEYS + (
+        Column("player_lookup", "STRING", False, "Normalized player name"),
+        Column("player_name", "STRING", False, "Player name as the sportsbook spells it"),
+        Column("market", "STRING", False,
+               "Odds API market key (warehouse/markets.py): player_rebounds, player_assists, player_threes, "
+               "player_points_rebounds_assists, or one stored only: " + ", ".join(STORED_ONLY)),
+        Column("bookmaker", "STRING", False, "Sportsbook key, e.g. draftkings"),
+        Column("line", "FLOAT64", True, "Over/under threshold; NULL for yes/no markets (double-double, triple-double)",
+               min_value=0),
+        Column("over_price", "FLOAT64", True, "American odds for the over (yes); NULL when the file has none"),
+        Column("under_price", "FLOAT64", True, "American odds for the under (no); NULL when the file has none"),
+        Column("snapshot_at", "TIMESTAMP", False, "When the line was seen: the line is known from then"),
+        CREATED_AT,
+    ),
+)
+
 # --- nba_analytics --------------------------------------------------------------------
 
 PLAYER_GAME_SUMMARY = Table(
@@ -266,6 +292,119 @@ PLAYER_POINTS_LINE_CONSENSUS = Table(
     ),
 )
 
+def _market_line_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for m in MARKETS:
+        cols += [
+            Column(m.line_feature, "FLOAT64", True,
+                   f"Consensus {m.label} line: the median of the books' main lines at this snapshot; NULL when no book "
+                   f"quotes the market", min_value=0),
+            Column(m.over_prob_feature, "FLOAT64", True,
+                   f"No-vig probability of the {m.label} over at the consensus line: the mean, over the books quoting "
+                   f"exactly that line with both prices, of over / (over + under) implied probabilities; NULL when none",
+                   min_value=0),
+            _count(f"{m.name}_books_count", f"Books quoting the {m.label} market at this snapshot (NULL when none)"),
+        ]
+    return tuple(cols)
+
+
+PLAYER_PROP_LINES = Table(
+    dataset="nba_analytics",
+    name="player_prop_lines",
+    grain=("game_id", "player_lookup", "snapshot_at"),
+    description=(
+        "One row per player, game and snapshot: every modelled market's consensus line and no-vig over "
+        "probability (points_line repeats player_points_line_consensus so that the markets' columns are alike)."
+    ),
+    event_timestamp="event_timestamp",
+    columns=GAME_KEYS + (
+        Column("player_lookup", "STRING", False, "Normalized player name"),
+        Column("snapshot_at", "TIMESTAMP", False, "Snapshot time"),
+    ) + _market_line_columns() + (
+        Column("event_timestamp", "TIMESTAMP", False, "Equal to snapshot_at: the lines are known from then"),
+        CREATED_AT,
+    ),
+)
+
+
+def _stat_form_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for stat in STATS:
+        if stat != "points":  # points' means live in upcoming_player_game_context
+            cols += [
+                Column(f"{stat}_avg_last_5", "FLOAT64", True, f"Mean {stat} over the last 5 games played before the game", min_value=0),
+                Column(f"{stat}_avg_last_10", "FLOAT64", True, f"Mean {stat} over the last 10 games played before the game", min_value=0),
+                Column(f"{stat}_avg_season", "FLOAT64", True, f"Mean {stat} over the season's games played before the game", min_value=0),
+            ]
+        cols += [
+            Column(f"{stat}_per_minute_last_10", "FLOAT64", True,
+                   f"{stat} per minute over the last 10 games played: their sum over the minutes' sum", min_value=0),
+            Column(f"{stat}_std_last_10", "FLOAT64", True,
+                   f"Sample standard deviation of {stat} over the last 10 games played; NULL with fewer than 2", min_value=0),
+            Column(f"opponent_{stat}_allowed_avg_season", "FLOAT64", True,
+                   f"Mean {stat} the opponent's opponents scored per game against it, season to date before the game",
+                   min_value=0),
+        ]
+    return tuple(cols)
+
+
+PLAYER_STAT_FORM = Table(
+    dataset="nba_analytics",
+    name="player_stat_form",
+    grain=("game_id", "player_lookup"),
+    description=(
+        "One row per player per game of his team (the rows of upcoming_player_game_context): every market "
+        "stat's rolling form, per-minute rate and volatility, minutes form, and the opponent's allowance."
+    ),
+    event_timestamp="event_timestamp",
+    columns=GAME_KEYS + (
+        Column("player_lookup", "STRING", False, "Normalized player name"),
+        Column("team_abbr", "STRING", False, "Player's team"),
+        Column("opponent_team_abbr", "STRING", False, "Opponent"),
+        Column("season", "STRING", False, "Season label"),
+        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+    ) + _stat_form_columns() + (
+        Column("minutes_avg_last_3", "FLOAT64", True, "Mean minutes over the last 3 games played before the game", min_value=0),
+        Column("minutes_std_last_10", "FLOAT64", True,
+               "Sample standard deviation of minutes over the last 10 games played; NULL with fewer than 2", min_value=0),
+        EVENT_TS_UPCOMING,
+        CREATED_AT,
+    ),
+)
+
+PLAYER_AVAILABILITY = Table(
+    dataset="nba_analytics",
+    name="player_availability",
+    grain=("game_id", "player_lookup"),
+    description=(
+        "One row per player per game of his team (the rows of upcoming_player_game_context): who of the team's "
+        "recent rotation missed its last game, what they leave behind, and the player's own missed games. "
+        "Proxies for an injury report, from box scores known before the game only."
+    ),
+    event_timestamp="event_timestamp",
+    columns=GAME_KEYS + (
+        Column("player_lookup", "STRING", False, "Normalized player name"),
+        Column("team_abbr", "STRING", False, "Player's team"),
+        Column("season", "STRING", False, "Season label"),
+        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+        Column("rotation_teammates_out", "INT64", True,
+               "Teammates of the team's recent rotation who did not play its last game; NULL before the team's "
+               "first game with a box score this season", min_value=0),
+        Column("vacated_minutes", "FLOAT64", True,
+               "Sum of those teammates' recent minutes per game played (0 when none is out)", min_value=0),
+        Column("vacated_usage_share", "FLOAT64", True,
+               "Share (percent) of the team's used possessions those teammates used in their recent games: "
+               "sum of usage x minutes / team minutes (0 when none is out)", min_value=0),
+        Column("player_missed_last_game", "BOOL", True,
+               "The player did not play his team's last game; NULL before his first box-score row this season"),
+        Column("player_games_missed_last_5", "INT64", True,
+               "Of his team's last 5 games since his first box-score row this season, how many he did not play; "
+               "NULL before that first row", min_value=0),
+        EVENT_TS_UPCOMING,
+        CREATED_AT,
+    ),
+)
+
 # --- nba_precompute -------------------------------------------------------------------
 
 PLAYER_COMPOSITE_FACTORS = Table(
@@ -294,11 +433,14 @@ PLAYER_COMPOSITE_FACTORS = Table(
     ),
 )
 
-RAW_TABLES = (BDL_PLAYER_BOXSCORES, TEAM_BOXSCORES, SCHEDULE, ODDS_API_PLAYER_POINTS_PROPS)
+RAW_TABLES = (BDL_PLAYER_BOXSCORES, TEAM_BOXSCORES, SCHEDULE, ODDS_API_PLAYER_POINTS_PROPS, ODDS_API_PLAYER_PROPS)
 DERIVED_TABLES = (
     PLAYER_GAME_SUMMARY,
     PLAYER_POINTS_LINE_CONSENSUS,
+    PLAYER_PROP_LINES,
     UPCOMING_PLAYER_GAME_CONTEXT,
+    PLAYER_STAT_FORM,
+    PLAYER_AVAILABILITY,
     PLAYER_COMPOSITE_FACTORS,
 )
 ALL_TABLES = RAW_TABLES + DERIVED_TABLES
