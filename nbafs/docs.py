@@ -2,7 +2,7 @@
 
 Nothing in those two files is written by hand. The tables come from
 ``warehouse/schema.py`` (via ``warehouse.ddl.markdown``), the features, their order in
-the model's feature service and their quality gates from ``feature_repo/catalog.py``.
+every market's feature service and their quality gates from ``feature_repo/catalog.py``.
 Change a declaration, then run ``nbafs docs``; ``nbafs docs --check`` (and the test
 suite) fails while the committed docs are out of date.
 """
@@ -35,20 +35,27 @@ def _gate(g: catalog.QualityGate | None) -> str:
 def features_markdown() -> str:
     lines = [
         "# Features\n",
-        "## The model's feature service `player_points_v1`, in order\n",
-        "Training sets (`serving/training_set.py`) and online vectors (`serving/online.py`) "
-        "return these columns in this order; index 8 is `usage_spike_score`, where the old "
-        "system's feature array had it.\n",
-        "| # | feature | type | served by | description |",
-        "|---|---|---|---|---|",
+        "One feature service per market (`warehouse/markets.py`), each in the fixed order declared in "
+        "`feature_repo/catalog.py` `SERVICES`. Training sets (`serving/training_set.py`) and online "
+        "vectors (`serving/online.py`) return these columns in this order. The line features of a "
+        "market (its `*_line`, `*_over_prob_no_vig`) are served, shown and evaluated against, never "
+        "learned from (`model/dataset.py`).\n",
     ]
-    for i, name in enumerate(catalog.PLAYER_POINTS_V1):
-        f = catalog.feature(name)
-        served = f.request_time_view or f.view
-        kind = "on-demand view" if served in catalog.ON_DEMAND_VIEWS else "feature view"
-        lines.append(f"| {i} | `{f.name}` | {f.dtype} | {kind} `{served}` | {f.description} |")
+    for service, order in catalog.SERVICES.items():
+        market = catalog.SERVICE_MARKETS[service]
+        lines += [f"## `{service}` ({market.label}), in order\n"]
+        if service == "player_points_v1":
+            lines.append("Index 8 is `usage_spike_score`, where the old system's feature array had it; features "
+                         "from index 17 on were appended later, so every earlier index is unchanged.\n")
+        lines += ["| # | feature | type | served by | description |", "|---|---|---|---|---|"]
+        for i, name in enumerate(order):
+            f = catalog.feature(name)
+            served = f.request_time_view or f.view
+            kind = "on-demand view" if served in catalog.ON_DEMAND_VIEWS else "feature view"
+            learned = "" if name not in catalog.line_features(market) else " (line feature: not learned from)"
+            lines.append(f"| {i} | `{f.name}` | {f.dtype} | {kind} `{served}` | {f.description}{learned} |")
+        lines.append("")
     lines += [
-        "",
         "## Quality gates and upstream columns\n",
         "Checked by the batch engine on every chunk before anything is written online "
         "(`materialize/gates.py`). A failing gate names the feature, the date, the measured "
