@@ -6,6 +6,9 @@
   the MAE grows when one feature is shuffled), features in the service's order.
 - ``usage_spike_score.png``: ``usage_spike_score`` game by game over the season for a
   few high-usage players, with 1.0 (steady usage) marked.
+- ``reliability.png``: calibration of P(over), one panel per market: the model's and the
+  market's no-vig probability binned, observed over rate against mean predicted, the
+  diagonal for perfect calibration, and the rows per bin (model/betting.py).
 - ``consistency_<start>_<end>.png``: served vs replayed feature values
   (``nbafs consistency``), the share of mismatching rows per feature and day.
 
@@ -121,6 +124,43 @@ def consistency(shares: pd.DataFrame, counts: pd.DataFrame, title: str, out: Pat
                 n = counts.iat[i, j]
                 ax.text(j, i, f"{int(n)}", ha="center", va="center", fontsize=7, color="black" if n == 0 else "white")
     ax.set_title(title)
+    return _save(fig, out)
+
+
+def reliability_chart(frames_by_market: dict[str, pd.DataFrame], path: Path | None = None) -> Path:
+    """``frames_by_market``: {market label: evaluation frame with actual, bet_line, p_over, market_over_prob}."""
+    from model import betting
+
+    out = path or paths.reports_dir() / "reliability.png"
+    n = max(1, len(frames_by_market))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.6), squeeze=False)
+    for ax, (label, frame) in zip(axes[0], frames_by_market.items()):
+        rows = betting.calibration_rows(frame)
+        ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="perfect calibration")
+        counts = ax.twinx()
+        width = 1 / betting.BINS
+        who = (("model", "p_over", "tab:blue", 0.25), ("market", "market_over_prob", "tab:orange", 0.75))
+        bins = {name: betting.reliability(rows[column], rows["over"]) for name, column, _, _ in who}
+        for name, column, color, place in who:
+            full = [b for b in bins[name] if b["count"]]
+            brier = betting.brier(rows[column], rows["over"])
+            ax.plot([b["mean_predicted"] for b in full], [b["observed_rate"] for b in full], marker="o", color=color,
+                    label=f"{name} (Brier {brier:.3f})" if brier is not None else name, clip_on=False)
+            counts.bar([b["lo"] + width * place for b in bins[name]], [b["count"] for b in bins[name]],
+                       width=width / 2, color=color, alpha=0.25)
+        top = max([1] + [b["count"] for per in bins.values() for b in per])
+        counts.set_ylim(0, 4 * top)  # the count bars fill the lowest quarter
+        ax.set_zorder(counts.get_zorder() + 1)  # the curves over the bars
+        ax.patch.set_visible(False)
+        counts.set_ylabel("rows per bin (bars)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("predicted P(over)")
+        ax.set_ylabel("observed over rate")
+        ax.set_title(f"{label}: {len(rows):,} rows (pushes excluded)", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle("Calibration of P(over) at the bet snapshot: model vs the books' no-vig probability")
     return _save(fig, out)
 
 
