@@ -185,8 +185,9 @@ def verdict(result: dict) -> str:
         market_better = None
     else:
         market_better = market_b <= model_b
-        calib = (f"market Brier {market_b:.3f} {'<' if market_b < model_b else '=' if market_b == model_b else '>'} "
-                 f"model {model_b:.3f}")
+        digits = next((d for d in (3, 4, 5) if round(market_b, d) != round(model_b, d)), 5)
+        sign = "<" if market_b < model_b else "=" if market_b == model_b else ">"
+        calib = f"market Brier {market_b:.{digits}f} {sign} model {model_b:.{digits}f}"
     if cons["ci_low"] > 0 and market_better is False:
         lead = f"The model beats the books on {label} on this sample"
     elif cons["ci_low"] > 0:

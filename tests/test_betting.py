@@ -148,6 +148,12 @@ def test_verdict_says_the_books_win_when_they_do():
     assert ("includes 0" in r["verdict"]) == (ci["ci_low"] <= 0 <= ci["ci_high"])
 
 
+def test_verdict_never_prints_equal_briers_with_a_strict_sign():
+    r = betting.evaluate_bets(known_frame(), "points")
+    r["calibration"].update(brier_market=0.24596, brier_model=0.24595)
+    assert "market Brier 0.24596 > model 0.24595" in betting.verdict(r)
+
+
 def test_verdict_without_bets_says_there_is_nothing_to_judge():
     frame = known_frame().assign(bet_line=np.nan)
     r = betting.evaluate_bets(frame, "assists")
