@@ -35,6 +35,7 @@ WITH_HISTORY = "game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @en
 READ_WINDOW = {
     "nba_raw.bdl_player_boxscores": IN_RANGE,
     "nba_raw.odds_api_player_points_props": IN_RANGE,
+    "nba_raw.odds_api_player_props": IN_RANGE,
     "nba_raw.team_boxscores": WITH_HISTORY,
     "nba_raw.schedule": WITH_HISTORY,
 }
