@@ -1,29 +1,26 @@
-"""The Odds API player points props (.csv or .csv.gz) -> ``nba_raw.odds_api_player_points_props``.
+"""Odds API player props (.csv or .csv.gz), every market -> two raw tables.
 
-One row per player, game, sportsbook and snapshot:
+- ``player_points`` rows -> ``nba_raw.odds_api_player_points_props`` (the upstream contract);
+- the other markets of ``warehouse.markets.ODDS_API_KEYS`` -> ``nba_raw.odds_api_player_props``
+  (``market`` = the Odds API key). Rows of an unknown market key are dropped and counted by key.
 
-- ``snapshot_at``: parsed from ``snapshot_file`` ("raw_YYYYMMDD_HHMMSS.csv", UTC): the
-  moment the line was seen, so the line is known from then. ``created_at`` is the same
-  time: the files carry no write time, and retrieval hides rows written after the time
-  asked, so a wall-clock import time would hide every historical line.
-- the game: ``game`` is "Away Team @ Home Team" (full names, ``warehouse.teams``) and
-  ``game_time`` the tip-off in UTC; ``game_date`` is the US/Eastern date of the tip-off.
-  (date, home, away) must be a regular-season game of the schedule, which gives the
-  ``game_id``; other lines are dropped and counted. The tip-off fills the schedule's
-  ``tipoff_at`` for those games.
-- markets other than ``player_points`` are dropped; lines seen at or after tip-off (live
-  betting) are dropped, since the table holds pre-game lines.
-- a book may list alternate lines for a player at one snapshot (Bovada and BetRivers
-  list up to 11: 5.5, 6.5, ... with skewed prices). The table's grain is one line per
-  book and snapshot, so the importer keeps the book's main line: the one whose over and
-  under prices are the most balanced (implied probabilities closest); ties go to the
-  lower line. The others are dropped and counted. A player with only one line keeps it,
-  prices or not.
-- ``player_lookup`` maps the book's spelling through the alias map (``warehouse.names``).
+One row per player, game, market, sportsbook and snapshot:
 
-The file owns its snapshots: importing it replaces its own snapshots' rows on its game
-dates and keeps the other snapshots' rows there, so daily snapshot files can be
-imported one by one and importing a file twice changes nothing.
+- ``snapshot_at``: parsed from ``snapshot_file`` ("raw_YYYYMMDD_HHMMSS.csv", UTC), the moment
+  the line was seen; ``created_at`` is the same (the files carry no write time, and a
+  wall-clock import time would hide every historical line from retrieval).
+- the game: ``game`` "Away Team @ Home Team" (full names) and the ``game_time`` tip-off (UTC) on
+  its US/Eastern date must be a regular-season game of the schedule (else dropped, counted);
+  the tip-off fills the schedule's ``tipoff_at``. Lines seen at or after tip-off are dropped.
+- alternate lines: a book's main line per player, market and snapshot is kept, the one with the
+  most balanced over/under prices (ties: the lower line); the others are dropped, counted.
+- yes/no markets (``markets.YES_NO``) have no line and no prices: stored with NULLs, one row per
+  book (who was offered). Every other market needs a line.
+
+A file owns the (snapshot, market) pairs it holds: importing it replaces their rows and keeps the
+rest, so snapshots can be imported one by one, a points-only file leaves the other markets alone,
+and importing a file twice changes nothing. The points file and the all-markets file hold the same
+points rows: one run importing both is refused (``ImportRun`` finds the same rows twice).
 """
 from __future__ import annotations
 
@@ -38,6 +35,7 @@ from warehouse.importers.common import (
     FIX_THE_FILE, FileReport, Format, check, fail, implied_probability, parse_numbers, per_unique,
     parse_timestamps_utc, require_values,
 )
+from warehouse.markets import ODDS_API_KEYS, YES_NO
 from warehouse.names import player_lookups
 from warehouse.teams import team_abbrs
 
@@ -50,17 +48,22 @@ FORMAT = Format(
     order=3,
 )
 
-MARKET = "player_points"
+POINTS = "player_points"
 SNAPSHOT = r"raw_(\d{8}_\d{6})"
 
 
 def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     report = FileReport(path, FORMAT, rows_read=len(rows))
     require_values(path, rows, ["market"])
-    points = per_unique(rows["market"], lambda u: u.str.strip().eq(MARKET)).astype(bool)
-    report.drop(f"other markets than {MARKET}", (~points).sum())
-    rows = rows[points]
-    require_values(path, rows, ["snapshot_file", "player", "line", "bookmaker", "game", "game_time"])
+    market = per_unique(rows["market"], lambda u: u.str.strip())
+    known = market.isin(ODDS_API_KEYS)
+    for key, n in market[~known].value_counts().sort_index().items():
+        report.drop(f"rows of market {key!r} (not in warehouse/markets.py ODDS_API_KEYS)", n)
+    rows, market = rows[known], market[known]
+    require_values(path, rows, ["snapshot_file", "player", "bookmaker", "game", "game_time"])
+    yes_no = market.isin(YES_NO)
+    check(path, ~yes_no & rows["line"].isna(), rows["line"], "line",
+          f"a line (only the yes/no markets {', '.join(YES_NO)} have none)", FIX_THE_FILE)
 
     snapshot_at = per_unique(rows["snapshot_file"], lambda u: pd.to_datetime(
         u.str.extract(SNAPSHOT)[0], format="%Y%m%d_%H%M%S", errors="coerce").dt.tz_localize("UTC"))
@@ -81,8 +84,9 @@ def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
         "game_date": tipoff.dt.tz_convert(timeline.EASTERN).dt.tz_localize(None).dt.normalize(),
         "home_team_abbr": home, "away_team_abbr": away,
         "player_name": per_unique(rows["player"], lambda u: u.str.strip()),
+        "market": market,
         "bookmaker": per_unique(rows["bookmaker"], lambda u: u.str.strip()),
-        "points_line": parse_numbers(path, rows["line"], "line", minimum=0),
+        "prop_line": parse_numbers(path, rows["line"], "line", minimum=0),
         "over_price": parse_numbers(path, rows["over_odds"], "over_odds"),
         "under_price": parse_numbers(path, rows["under_odds"], "under_odds"),
     }, index=rows.index)
@@ -113,33 +117,49 @@ def load(path: Path, rows: pd.DataFrame, run) -> FileReport:
     df["created_at"] = df["snapshot_at"]
     df["game_date"] = df["game_date"].dt.date
     report.rows_kept = len(df)
-    snapshots = set(df["snapshot_at"])
     report.notes.append(
         f"{df['game_id'].nunique():,} games {min(df['game_date'])}..{max(df['game_date'])}, "
         f"{df[['game_id', 'player_lookup']].drop_duplicates().shape[0]:,} player-games, "
-        f"{len(snapshots):,} snapshots, {df['bookmaker'].nunique()} books; tip-off filled for {filled:,} games"
+        f"{df['snapshot_at'].nunique():,} snapshots, {df['bookmaker'].nunique()} books; tip-off filled for {filled:,} games"
     )
+    kept = df["market"].value_counts()
+    kept = kept.reindex([k for k in ODDS_API_KEYS if k in kept.index])
+    report.notes.append("rows kept per market: " + ", ".join(f"{k} {n:,}" for k, n in kept.items()))
+    report.figures.update({f"rows_{k}": int(n) for k, n in kept.items()})
     unknown = _players_without_box_score(run, df)
     if unknown:
         report.notes.append(
             f"{len(unknown)} player(s) with lines have no box-score row yet, e.g. {', '.join(unknown[:5])}; "
             f"if one is a spelling variant, add it to warehouse/names.py ALIASES"
         )
-    run.stage(
-        schema.ODDS_API_PLAYER_POINTS_PROPS, df, set(df["game_date"]), path,
-        keep_existing=lambda old: ~pd.to_datetime(old["snapshot_at"], utc=True).isin(list(snapshots)),
-    )
+    points = df["market"].eq(POINTS)
+    _stage(run, schema.ODDS_API_PLAYER_POINTS_PROPS, df[points].rename(columns={"prop_line": "points_line"}), path)
+    _stage(run, schema.ODDS_API_PLAYER_PROPS, df[~points].rename(columns={"prop_line": "line"}), path)
     return report
 
 
+def _stage(run, table: schema.Table, df: pd.DataFrame, path: Path) -> None:
+    """Stage ``df`` for ``table``, replacing the rows of its (snapshot, market) pairs only."""
+    if df.empty:
+        return
+    owned = pd.MultiIndex.from_frame(df[["snapshot_at", "market"]].drop_duplicates())
+
+    def keep_existing(old: pd.DataFrame) -> pd.Series:
+        market = old["market"] if "market" in old.columns else pd.Series(POINTS, index=old.index)
+        pairs = pd.MultiIndex.from_arrays([pd.to_datetime(old["snapshot_at"], utc=True), market])
+        return pd.Series(~pairs.isin(owned), index=old.index)
+
+    run.stage(table, df, set(df["game_date"]), path, keep_existing=keep_existing)
+
+
 def main_lines(df: pd.DataFrame) -> pd.Series:
-    """Mask of each (game, player, book, snapshot)'s main line: the most balanced prices."""
+    """Mask of each (game, player, market, book, snapshot)'s main line: the most balanced prices."""
     imbalance = (implied_probability(df["over_price"]) - implied_probability(df["under_price"])).abs()
     order = pd.DataFrame({
-        "imbalance": imbalance.fillna(np.inf), "points_line": df["points_line"], "pos": np.arange(len(df)),
+        "imbalance": imbalance.fillna(np.inf), "prop_line": df["prop_line"], "pos": np.arange(len(df)),
     }, index=df.index)
-    keys = df[["game_id", "player_lookup", "bookmaker", "snapshot_at"]]
-    ranked = order.join(keys).sort_values(["imbalance", "points_line", "pos"])
+    keys = df[["game_id", "player_lookup", "market", "bookmaker", "snapshot_at"]]
+    ranked = order.join(keys).sort_values(["imbalance", "prop_line", "pos"])
     first = ~ranked.duplicated(subset=list(keys.columns), keep="first")
     return first.reindex(df.index)
 

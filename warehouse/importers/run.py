@@ -184,12 +184,27 @@ class ImportRun:
             keys = data.select(list(table.grain)).to_pandas()
             dup = keys.duplicated(keep=False)
             if dup.any():
-                raise ImportError_(
-                    f"{', '.join(str(p.source) for p in parts)}: these files hold the same "
-                    f"{table.fqn} rows ({', '.join(table.grain)} = {keys[dup].iloc[0].to_dict()}). "
-                    f"Import one file per period, or remove the overlap; {NOTHING_WRITTEN}."
-                )
+                raise ImportError_(_same_rows_message(table, parts, tables, keys, dup))
         return data, dates
+
+
+def _same_rows_message(table: Table, parts: list[_Staged], tables: list[pa.Table],
+                       keys: pd.DataFrame, dup: pd.Series) -> str:
+    """Which files hold the same rows of ``table``, the first such row, and what to do."""
+    sources = [f"{table.fqn} (kept rows)"] * (len(tables) - len(parts)) + [str(p.source) for p in parts]
+    source = pd.Series([s for s, t in zip(sources, tables) for _ in range(t.num_rows)], index=keys.index)
+    first = keys[dup].iloc[0]
+    same = (keys == first).all(axis=1)
+    files = list(dict.fromkeys(source[same]))
+    row = ", ".join(f"{k}={v}" for k, v in first.items())
+    repeated = len(keys[dup].drop_duplicates())
+    hint = ("An Odds API all-markets file holds the player_points rows of the points file of the same "
+            "snapshots: import one of the two. " if table.fqn.startswith("nba_raw.odds_api") else "")
+    return (
+        f"{' and '.join(files)}: these files hold the same {table.fqn} rows: {repeated:,} rows "
+        f"({', '.join(table.grain)}) are in more than one of them, the first {row}. {hint}Import each row from "
+        f"one file only (one file per period), or remove the overlap; {NOTHING_WRITTEN}."
+    )
 
 
 def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
