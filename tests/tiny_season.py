@@ -2,8 +2,11 @@
 
 Four teams, a schedule with back-to-backs and future games (no box scores yet), players
 with DNP rows (minutes 0), a points total the source lost (NULL), a player traded
-mid-season, and betting lines from three books over two snapshots. Deterministic for a
-seed. Written with warehouse.validate.conform + warehouse.storage.write_partitions, as
+mid-season, and betting lines from three books over two snapshots. Other markets
+(``other_market_lines``): rebounds and threes from two books, a book quoting another line than
+the other, a missing price, a book missing from the later snapshot, a player with rebounds but
+no points line, and rows the consensus must ignore (a yes/no market, a stored-only one).
+Deterministic for a seed. Written with warehouse.validate.conform + warehouse.storage.write_partitions, as
 an importer would.
 """
 from __future__ import annotations
@@ -14,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from warehouse import storage
-from warehouse.schema import BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, SCHEDULE, TEAM_BOXSCORES
+from warehouse.schema import (
+    BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, ODDS_API_PLAYER_PROPS, SCHEDULE, TEAM_BOXSCORES,
+)
 from warehouse.validate import conform
 
 TEAMS = ("AAA", "BBB", "CCC", "DDD")
@@ -127,7 +132,51 @@ def build(seed: int = 0, days: int = 40, future_days: int = 4) -> dict[str, pd.D
         BDL_PLAYER_BOXSCORES.fqn: player_df,
         TEAM_BOXSCORES.fqn: pd.DataFrame(teams),
         ODDS_API_PLAYER_POINTS_PROPS.fqn: pd.DataFrame(odds),
+        ODDS_API_PLAYER_PROPS.fqn: other_market_lines(schedule),
     }
+
+
+def other_market_lines(schedule: pd.DataFrame, days: int = 6) -> pd.DataFrame:
+    """Lines of other markets for the first ``days`` game dates (no random draws: the
+    other frames stay as they were). Per team, at the 15:00 and 19:00 UTC snapshots:
+
+    - players 1 and 2: rebounds at draftkings and fanduel, which is missing at 19:00; player 2's
+      fanduel line is one higher (an alternate to the consensus: no exact-line price from it);
+    - player 1: threes at both books at 15:00, fanduel without an under price; a double-double
+      row (yes/no: no line, no prices) and a blocks line (stored, not modelled) at draftkings;
+    - player 4 (no points line): rebounds at draftkings at 15:00 only;
+    - player 5: only a double-double row, so no consensus row at all.
+    """
+    rows = []
+    for g in schedule.itertuples():
+        if g.game_date > SEASON_START + dt.timedelta(days=days):
+            continue
+        for team in (g.home_team_abbr, g.away_team_abbr):
+            roster = _roster(team)
+            for hour in (15, 19):
+                snap = dt.datetime.combine(g.game_date, dt.time(hour), UTC)
+
+                def line(player, market, book, value, over, under):
+                    rows.append(dict(
+                        game_id=g.game_id, game_date=g.game_date, player_lookup=player, player_name=player,
+                        market=market, bookmaker=book, line=value, over_price=over, under_price=under,
+                        snapshot_at=snap, created_at=snap + dt.timedelta(minutes=3),
+                    ))
+
+                late = float(hour == 19)
+                for k, player in enumerate(roster[:2]):
+                    base = 4.5 + k + late
+                    line(player, "player_rebounds", "draftkings", base, -120.0, 100.0)
+                    if hour == 15:
+                        line(player, "player_rebounds", "fanduel", base + k, -105.0, -115.0)
+                if hour == 15:
+                    line(roster[0], "player_threes", "draftkings", 1.5, 120.0, -150.0)
+                    line(roster[0], "player_threes", "fanduel", 1.5, -110.0, None)
+                    line(roster[0], "player_double_double", "draftkings", None, None, None)
+                    line(roster[0], "player_blocks", "draftkings", 0.5, -130.0, 100.0)
+                    line(roster[3], "player_rebounds", "draftkings", 3.5, 110.0, -140.0)
+                line(roster[4], "player_double_double", "fanduel", None, None, None)
+    return pd.DataFrame(rows)
 
 
 def write(frames: dict[str, pd.DataFrame]) -> None:
