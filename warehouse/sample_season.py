@@ -1,11 +1,15 @@
 """Generate a synthetic sample season into the raw tables (what `make demo` and most tests use).
 
-Writes the four raw tables, validated against warehouse/schema.py:
+Writes the five raw tables, validated against warehouse/schema.py:
 
   nba_raw.schedule                      one row per game (tip-off 7-10:30 pm Eastern)
   nba_raw.bdl_player_boxscores          one row per player per game
   nba_raw.team_boxscores                one row per team per game (exact sums of its players)
-  nba_raw.odds_api_player_points_props  one row per player, game and book (daily 15:00 UTC snapshot)
+  nba_raw.odds_api_player_points_props  points lines: one row per player, game and book
+  nba_raw.odds_api_player_props         rebounds, assists, threes, PRA and double-double:
+                                        one row per player, game, market and book
+  (lines: one snapshot a game day at 15:00 UTC, six books, more accurate than a season
+  average as real books are; see warehouse/sample_lines.py)
 
 The league: the first --teams of the 30 NBA teams, 15 made-up players each (a star,
 starters, rotation, deep bench), an 82-game schedule from late October to mid April
@@ -44,7 +48,8 @@ import pandas as pd
 from nbafs import timeline
 from nbafs.errors import UserError
 from warehouse import engine, sample_boxscores, sample_league, sample_lines, sample_schedule
-from warehouse.schema import BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, RAW_TABLES, SCHEDULE, TEAM_BOXSCORES
+from warehouse.schema import (BDL_PLAYER_BOXSCORES, ODDS_API_PLAYER_POINTS_PROPS, ODDS_API_PLAYER_PROPS, RAW_TABLES,
+                              SCHEDULE, TEAM_BOXSCORES)
 from warehouse.validate import conform
 
 def _check(season: str, n_teams: int, games_per_team: int, start: dt.date | None) -> None:
@@ -65,7 +70,7 @@ def _check(season: str, n_teams: int, games_per_team: int, start: dt.date | None
 
 def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_team: int = 82,
           start: dt.date | None = None) -> dict[str, pd.DataFrame]:
-    """The four raw tables of a synthetic season as DataFrames (not yet validated or written).
+    """The five raw tables of a synthetic season as DataFrames (not yet validated or written).
 
     Box score frames carry helper columns starting with ``_`` that the tables do not have.
     """
@@ -76,7 +81,7 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
     tg = sample_boxscores.team_games(schedule, n_teams, games_per_team)
     avail = sample_league.availability(league, tg.back_to_back, rng)
     players, teams = sample_boxscores.simulate(league, avail, schedule, tg, rng)
-    lines = sample_lines.simulate(league, avail, schedule, tg, players, rng)
+    points_lines, props = sample_lines.simulate(league, avail, schedule, tg, players, rng)
 
     codes = np.array(league.teams, dtype=object)
     # the league publishes the schedule in mid August (at least a week before opening night)
@@ -95,7 +100,8 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
         SCHEDULE.fqn: schedule_df,
         BDL_PLAYER_BOXSCORES.fqn: players.sort_values(["game_id", "team_abbr", "_pid"], kind="stable"),
         TEAM_BOXSCORES.fqn: teams.sort_values(["game_id", "team_abbr"], kind="stable"),
-        ODDS_API_PLAYER_POINTS_PROPS.fqn: lines.sort_values(["game_id", "player_lookup", "bookmaker"], kind="stable"),
+        ODDS_API_PLAYER_POINTS_PROPS.fqn: points_lines.sort_values(["game_id", "player_lookup", "bookmaker"], kind="stable"),
+        ODDS_API_PLAYER_PROPS.fqn: props.sort_values(["game_id", "player_lookup", "market", "bookmaker"], kind="stable"),
     }
 
 
