@@ -175,7 +175,7 @@ def test_lines_file_with_scraped_at_instead_of_snapshot_file_is_named(data_dir, 
     path = write_csv(tmp_path / "lines.csv", [("scraped_at" if c == "snapshot_file" else c) for c in ODDS_COLUMNS], rows)
     message = bad_import(data_dir, imported, path, error=UnknownFormatError)
     assert str(path) in message
-    assert "Odds API player points props" in message
+    assert "Odds API player props" in message
     assert "'snapshot_file' (closest present column: 'scraped_at')" in message
 
 

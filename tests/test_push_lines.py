@@ -214,7 +214,7 @@ def test_nbafs_push_lines_prints_its_counts_and_a_bad_file_writes_nothing(local_
     renamed.write_text("\n".join([text[0].replace(",line,", ",points_line,"), *text[1:]]) + "\n")
     assert cli.main(["push-lines", str(renamed)]) == 1
     err = capsys.readouterr().err
-    assert str(renamed) in err and "Odds API player points props, which lacks 'line' (closest present column: " \
+    assert str(renamed) in err and "Odds API player props, which lacks 'line' (closest present column: " \
         "'points_line')" in err, err
     assert engine.current().read(schema.ODDS_API_PLAYER_POINTS_PROPS).num_rows == raw_before
     assert consensus_at(dt.datetime(2025, 11, 30, 19, tzinfo=UTC)) == {}

@@ -11,8 +11,11 @@ Each file's format is recognized from its columns, not its name:
   RealGM player game logs     -> nba_raw.bdl_player_boxscores
                                  (NBA regular-season rows matched to the schedule's games)
   NBA.com player game logs    -> cross-check of the RealGM rows (no FGA/TOV: written nowhere)
-  Odds API player points props (.csv or .csv.gz)
-                              -> nba_raw.odds_api_player_points_props, schedule tip-off times
+  Odds API player props (.csv or .csv.gz; the points file or the all-markets file)
+                              -> nba_raw.odds_api_player_points_props (points),
+                                 nba_raw.odds_api_player_props (every other market),
+                                 schedule tip-off times. The two files hold the same
+                                 points rows: import one of them, never both.
 
 The team logs define the games, so they are imported first; player logs or lines
 imported alone attach to the schedule already in the warehouse. Everything is validated

@@ -41,7 +41,7 @@ from warehouse.teams import team_abbrs
 
 FORMAT = Format(
     key="odds_api_player_points",
-    label="Odds API player points props",
+    label="Odds API player props",
     required=("snapshot_file", "player", "market", "line", "bookmaker", "game", "game_time",
               "over_odds", "under_odds"),
     optional=("event_id",),
