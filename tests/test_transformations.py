@@ -22,6 +22,7 @@ from transformations.runner import run
 from warehouse import storage
 from warehouse.schema import (
     BDL_PLAYER_BOXSCORES,
+    DERIVED_TABLES,
     ODDS_API_PLAYER_POINTS_PROPS,
     PLAYER_COMPOSITE_FACTORS,
     PLAYER_GAME_SUMMARY,
@@ -329,7 +330,7 @@ def test_line_consensus_is_the_median_across_books_per_snapshot(tiny):
 
 def _snapshot() -> dict[str, pd.DataFrame]:
     out = {}
-    for t in (PLAYER_GAME_SUMMARY, PLAYER_POINTS_LINE_CONSENSUS, UPCOMING_PLAYER_GAME_CONTEXT, PLAYER_COMPOSITE_FACTORS):
+    for t in DERIVED_TABLES:
         df = read(t)
         out[t.fqn] = df.sort_values(list(t.grain)).reset_index(drop=True)
     return out
