@@ -1,40 +1,44 @@
-"""Build a point-in-time training set through the feature service player_points_v1.
+"""Build a point-in-time training set through a feature service (one per market).
 
-    nbafs training-set --start 2025-11-13 --end 2026-01-30 --out train.parquet
+    nbafs training-set --start 2025-11-13 --end 2026-01-30 --out train.parquet [--market rebounds]
 
 One row per (player, game) he played (minutes > 0) with game_date in --start..--end,
 asked at noon US/Eastern on the game date (``nbafs.timeline.noon_eastern``): the time a
 game-day slate is predicted, so the row sees exactly what a prediction would have seen.
+The service is ``player_points_v1`` unless ``--service`` or ``--market`` names another of
+``feature_repo.catalog.SERVICES``.
 
 Columns, in this order:
 
     player_lookup, game_id, game_date, event_timestamp   the entity row
-    line_offered                                         the line passed to the request source
-    the 17 features of PLAYER_POINTS_V1, in its order    (feature_repo/catalog.py; index 8 = usage_spike_score)
-    points                                               the label: points scored in that game
+    line_offered                                         the request field, only for services serving
+                                                         points_avg_last_5_minus_line (player_points_v1)
+    the service's features, in its declared order        (catalog.SERVICES; points: index 8 = usage_spike_score)
+    the label, named after the market's stat             points, rebounds, assists, threes_made or pra
 
-How the values are found (Python API: ``build_training_set``):
+How the values are found (Python API: ``build_training_set(rows, service=...)``, or
+``build_training_sets(rows, services)`` for several services from one retrieval):
 
-- Features: ``FeatureStore.get_historical_features(features=<player_points_v1>,
-  filter_by_created_timestamp=True)``: for each row, the latest source row whose
-  event_timestamp AND created_at are both <= the row's time, within the view's ttl. A
-  late correction (a row rewritten later) is invisible before it was written.
+- Features: ``FeatureStore.get_historical_features(filter_by_created_timestamp=True)`` on the
+  service's features: for each row, the latest source row whose event_timestamp AND
+  created_at are both <= the row's time, within the view's ttl. A late correction (a row
+  rewritten later) is invisible before it was written.
 - ``line_offered`` (the request field of the on-demand view ``line_relative``): at
   prediction time it is the line the book shows. For training, it is the consensus line
   known at the row's time, fetched by a first point-in-time retrieval of
   ``player_points_line:points_line`` (NULL when no book quoted the player yet). So
   ``points_avg_last_5_minus_line`` is what a prediction at that time would have computed.
-- Feast returns a service's features grouped by view; the columns are reordered to the
-  declared order here.
-- The label comes from ``nba_analytics.player_game_summary`` for that exact game, joined
-  on (player_lookup, game_id) (a NULL label stays NULL: the source lost the points of a
-  few rows). Entity rows and labels are read through the active profile's warehouse
-  (``warehouse.engine``: DuckDB locally, BigQuery in prod).
+- Feast returns features grouped by view; the columns are reordered to the declared order.
+- The label is the market's stat in ``nba_analytics.player_game_summary`` for that exact
+  game (``warehouse/markets.py`` ``box_score`` columns summed; NULL when any of them is
+  NULL: the source lost a few rows' stats), joined on (player_lookup, game_id). Entity
+  rows and labels are read through the active profile's warehouse (``warehouse.engine``).
 
 Every input row gives one output row, in input order; duplicated input rows stay
 duplicated. Results are attached to the entity rows by an explicit row key
-(``ROW_KEY``, sent with the request and checked on return), never by position. Integer features are pandas ``Int64`` and booleans ``boolean`` (nullable:
-NULL stays NULL, never 0 or False); floats are float64 with NaN for NULL.
+(``ROW_KEY``, sent with the request and checked on return), never by position. Integer
+features are pandas ``Int64`` and booleans ``boolean`` (nullable: NULL stays NULL, never 0
+or False); floats are float64 with NaN for NULL.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ import argparse
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -52,11 +56,13 @@ import pyarrow.parquet as pq
 from feature_repo import catalog
 from nbafs import profile, timeline
 from nbafs.errors import UserError
+from warehouse.markets import MARKETS, Market
 
 FEATURE_SERVICE = "player_points_v1"
 ENTITY_COLUMNS = ("player_lookup", "game_id", "game_date", "event_timestamp")
 LINE_OFFERED = "line_offered"
-LABEL = "points"
+LINE_RELATIVE = "points_avg_last_5_minus_line"  # the on-demand feature that reads line_offered
+LABEL = "points"  # the points service's label (label_column(service) for any)
 LINE_FEATURE_REF = "player_points_line:points_line"
 ROW_KEY = "nbafs_row"
 """The explicit row key sent with every entity row and used to attach the results back.
@@ -65,13 +71,50 @@ No offline store promises to return rows in the entity dataframe's order (BigQue
 returns them in any order), so results are joined on this key, never by position."""
 
 
-def feature_columns() -> list[str]:
+def service_name(service: str | None = None, market: str | None = None) -> str:
+    """The service asked for by name (``player_rebounds_v1``) or by market (``rebounds``); default points."""
+    if service is not None and market is not None and catalog.SERVICE_MARKETS.get(service) is not _market(market):
+        raise UserError(f"--service {service} and --market {market} disagree; give one of them.")
+    if market is not None:
+        return _market(market).service
+    service = service or FEATURE_SERVICE
+    if service not in catalog.SERVICES:
+        raise UserError(f"no feature service {service!r} in feature_repo/catalog.py SERVICES; services: "
+                        f"{', '.join(catalog.SERVICES)}")
+    return service
+
+
+def _market(name: str) -> Market:
+    from warehouse.markets import market
+
+    try:
+        return market(name)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+
+
+def market_of(service: str = FEATURE_SERVICE) -> Market:
+    return catalog.SERVICE_MARKETS[service_name(service)]
+
+
+def label_column(service: str = FEATURE_SERVICE) -> str:
+    """The label's column: the market's stat (``points``, ``rebounds``, ``threes_made``, ``pra``...)."""
+    return market_of(service).stat
+
+
+def has_line_offered(service: str = FEATURE_SERVICE) -> bool:
+    """Whether the service reads the request field ``line_offered`` (through points_avg_last_5_minus_line)."""
+    return LINE_RELATIVE in catalog.SERVICES[service_name(service)]
+
+
+def feature_columns(service: str = FEATURE_SERVICE) -> list[str]:
     """The feature columns of a training set, in the service's declared order."""
-    return list(catalog.PLAYER_POINTS_V1)
+    return list(catalog.SERVICES[service_name(service)])
 
 
-def output_columns() -> list[str]:
-    return [*ENTITY_COLUMNS, LINE_OFFERED, *feature_columns(), LABEL]
+def output_columns(service: str = FEATURE_SERVICE, with_label: bool = True) -> list[str]:
+    request = [LINE_OFFERED] if has_line_offered(service) else []
+    return [*ENTITY_COLUMNS, *request, *feature_columns(service), *([label_column(service)] if with_label else [])]
 
 
 # --- entity rows -------------------------------------------------------------------------
@@ -142,16 +185,19 @@ def _check_entity_rows(rows: pd.DataFrame) -> pd.DataFrame:
 # --- retrieval ----------------------------------------------------------------------------
 
 
-def _service(store):
+def _services(store, names: Iterable[str]) -> dict:
     from feast.errors import FeatureServiceNotFoundException
 
-    try:
-        return store.get_feature_service(FEATURE_SERVICE)
-    except FeatureServiceNotFoundException:
-        raise UserError(
-            f"feature service {FEATURE_SERVICE!r} is not in the registry of {store.config.project}: run "
-            f"`feast apply` from the repository root first (NBAFS_DATA_DIR selects which store)."
-        ) from None
+    out = {}
+    for name in names:
+        try:
+            out[name] = store.get_feature_service(name)
+        except FeatureServiceNotFoundException:
+            raise UserError(
+                f"feature service {name!r} is not in the registry of {store.config.project}: run "
+                f"`feast apply` from the repository root first (NBAFS_DATA_DIR selects which store)."
+            ) from None
+    return out
 
 
 def consensus_lines(store, rows: pd.DataFrame) -> pd.Series:
@@ -191,50 +237,97 @@ def retrieve(store, entity: pd.DataFrame, features) -> pa.Table:
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
-def build_training_set(entity_rows: pd.DataFrame, store=None, with_label: bool = True) -> pd.DataFrame:
-    """Point-in-time features of ``player_points_v1`` for each entity row (see module docstring).
+def build_training_set(entity_rows: pd.DataFrame, store=None, with_label: bool = True,
+                       service: str = FEATURE_SERVICE) -> pd.DataFrame:
+    """Point-in-time features of one service for each entity row (see module docstring).
 
     ``entity_rows``: player_lookup, game_id and event_timestamp (or game_date: asked at noon
     US/Eastern that day). Returns one row per input row, in input order, with the columns of
-    :func:`output_columns` (without ``points`` when ``with_label`` is False).
+    :func:`output_columns` (without the label when ``with_label`` is False).
     """
+    service = service_name(service)
+    return build_training_sets(entity_rows, [service], store=store, with_label=with_label)[service]
+
+
+def build_training_sets(entity_rows: pd.DataFrame, services: Iterable[str] | None = None, store=None,
+                        with_label: bool = True) -> dict[str, pd.DataFrame]:
+    """The training sets of several services for the same entity rows, by service name.
+
+    One point-in-time retrieval of the union of the services' features (each feature as
+    the registry's service projects it) and one read of the labels, then one frame per
+    service with exactly :func:`output_columns` of that service. Default: every service.
+    """
+    names = [service_name(s) for s in (services if services is not None else catalog.SERVICES)]
     store = store or profile.feature_store()
     rows = _check_entity_rows(entity_rows)
-    service = _service(store)
-    keys = rows[list(ENTITY_COLUMNS)].copy()
+    registered = _services(store, names)
+    refs: list[str] = []
+    for name, svc in registered.items():
+        served = {f.name for p in svc.feature_view_projections for f in p.features}
+        missing = [c for c in feature_columns(name) if c not in served]
+        if missing:
+            raise UserError(
+                f"feature service {name!r} in the registry lacks {', '.join(missing)}: the registry is "
+                f"older than feature_repo/catalog.py. Run `feast apply`."
+            )
+        for p in svc.feature_view_projections:
+            refs += [f"{p.name_to_use()}:{f.name}" for f in p.features]
+    refs = list(dict.fromkeys(refs))
+    keys = rows[list(ENTITY_COLUMNS)].copy().reset_index(drop=True)
     request = keys[["player_lookup", "game_id", "event_timestamp"]].copy()
-    request[LINE_OFFERED] = consensus_lines(store, rows) if len(rows) else pd.Series(dtype="float64")
-    table = retrieve(store, request, service)
-    missing = [c for c in feature_columns() if c not in table.column_names]
-    if missing:
-        raise UserError(
-            f"feature service {FEATURE_SERVICE!r} in the registry lacks {', '.join(missing)}: the registry is "
-            f"older than feature_repo/catalog.py. Run `feast apply`."
-        )
-    features = table.select(feature_columns()).to_pandas(types_mapper=_NULLABLE.get)
-    out = pd.concat(
-        [keys.reset_index(drop=True), request[[LINE_OFFERED]].reset_index(drop=True), features], axis=1
-    )
-    if with_label:
-        out[LABEL] = labels(rows)
+    line_needed = any(has_line_offered(n) for n in names)
+    if line_needed:
+        request[LINE_OFFERED] = (consensus_lines(store, request).to_numpy() if len(rows)
+                                 else pd.Series(dtype="float64"))
+    table = retrieve(store, request, refs)
+    wanted = list(dict.fromkeys(c for n in names for c in feature_columns(n)))
+    features = table.select(wanted).to_pandas(types_mapper=_NULLABLE.get)
+    stats = labels_by_market(rows, [market_of(n) for n in names]) if with_label else None
+    out = {}
+    for name in names:
+        parts = [keys]
+        if has_line_offered(name):
+            parts.append(request[[LINE_OFFERED]])
+        parts.append(features[feature_columns(name)])
+        frame = pd.concat(parts, axis=1)
+        if with_label:
+            frame[label_column(name)] = pd.array(stats[label_column(name)].array, dtype=pd.Int64Dtype())
+        out[name] = frame
     return out
 
 
-def labels(rows: pd.DataFrame) -> pd.Series:
-    """Points scored by each row's player in its game (nullable Int64; NULL when unknown).
+def labels(rows: pd.DataFrame, market: Market | str = "points") -> pd.Series:
+    """The market's stat in each row's game (nullable Int64; NULL when unknown; default points).
 
     Joined on (player_lookup, game_id), never by position.
     """
+    m = _market(market) if isinstance(market, str) else market
+    return labels_by_market(rows, [m])[m.stat].rename(m.stat)
+
+
+def labels_by_market(rows: pd.DataFrame, markets: Iterable[Market] = MARKETS) -> pd.DataFrame:
+    """One nullable Int64 column per market's stat, index = ``rows.index``: the sum of the
+    market's ``box_score`` columns of ``nba_analytics.player_game_summary`` for the row's
+    (player_lookup, game_id); NULL when the game has no row or any summed column is NULL."""
     from warehouse import engine
     from warehouse.schema import PLAYER_GAME_SUMMARY
 
+    markets = list(dict.fromkeys(markets))
     keys = ["player_lookup", "game_id"]
-    got = engine.current().read(PLAYER_GAME_SUMMARY, columns=[*keys, LABEL])
+    columns = list(dict.fromkeys(c for m in markets for c in m.box_score))
+    got = engine.current().read(PLAYER_GAME_SUMMARY, columns=[*keys, *columns])
     found = got.to_pandas(types_mapper=_NULLABLE.get)
     wanted = pd.DataFrame({k: rows[k].astype("string").to_numpy() for k in keys})
     found = found.astype({k: "string" for k in keys})
     merged = wanted.merge(found, on=keys, how="left", validate="many_to_one")
-    return pd.Series(merged[LABEL].to_numpy(), index=rows.index, name=LABEL, dtype=pd.Int64Dtype())
+    out = pd.DataFrame(index=rows.index)
+    for m in markets:
+        parts = [merged[c].astype(pd.Int64Dtype()) for c in m.box_score]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p  # pandas NA propagates: NULL when any part is NULL
+        out[m.stat] = pd.array(total.to_numpy(), dtype=pd.Int64Dtype())
+    return out
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -246,10 +339,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=timeline.argparse_date, default=None,
                         help="last game date (YYYY-MM-DD, inclusive); default: the last game in the warehouse")
     parser.add_argument("--out", type=Path, required=True, help="parquet file to write")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--service", default=None, choices=list(catalog.SERVICES),
+                       help=f"feature service (default {FEATURE_SERVICE})")
+    which.add_argument("--market", default=None, choices=[m.name for m in MARKETS],
+                       help="the market whose service to use (player_<market>_v1)")
 
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
+    service = service_name(getattr(args, "service", None), getattr(args, "market", None))
     if args.start and args.end and args.end < args.start:
         raise UserError(f"--end {args.end} is before --start {args.start}; give the first date first.")
     rows = entity_rows_for_range(args.start, args.end)
@@ -258,14 +357,15 @@ def run(args: argparse.Namespace) -> int:
             f"no played player-game in nba_analytics.player_game_summary for {args.start or 'the start'}.."
             f"{args.end or 'the end'}: import or generate a season and run `nbafs transform` first."
         )
-    print(f"{len(rows):,} player-games, {rows['game_date'].min()} .. {rows['game_date'].max()}; retrieving ...",
-          flush=True)
-    out = build_training_set(rows)
+    print(f"{len(rows):,} player-games, {rows['game_date'].min()} .. {rows['game_date'].max()}; retrieving "
+          f"{service} ...", flush=True)
+    out = build_training_set(rows, service=service)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(out, preserve_index=False), args.out)
     print(f"wrote {len(out):,} rows x {out.shape[1]} columns to {args.out} in {time.perf_counter() - t0:.1f} s")
     print("populated share per feature (NULL stays NULL):")
-    for i, name in enumerate(feature_columns()):
-        print(f"  [{i:2d}] {name:<30} {out[name].notna().mean():6.1%}")
-    print(f"  label {LABEL:<28} {out[LABEL].notna().mean():6.1%}")
+    for i, name in enumerate(feature_columns(service)):
+        print(f"  [{i:2d}] {name:<36} {out[name].notna().mean():6.1%}")
+    label = label_column(service)
+    print(f"  label {label:<34} {out[label].notna().mean():6.1%}")
     return 0

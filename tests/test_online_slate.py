@@ -11,7 +11,10 @@ What these tests protect:
 - a value from after the slate's time (replaying a past date on a newer store) comes
   back missing, counted as future;
 - ``line_offered`` is the served consensus line, and the line-relative feature uses it;
-- ``nbafs online --date D --json`` prints the vectors and the report.
+- every market's service gives its own declared order (no request field where it reads
+  none), the same values as the points service for the features they share, and the
+  slate of every service at once reports each view once;
+- ``nbafs online --date D [--market M] --json`` prints the vectors and the report.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from feature_repo import catalog
 from feature_repo.catalog import PLAYER_POINTS_V1
 from nbafs.timeline import noon_eastern
 from serving import online
@@ -168,3 +172,43 @@ def test_nbafs_online_prints_vectors_and_report_as_json(season, capsys):
     assert views["upcoming_player_game_context"]["fresh"] == len(out["vectors"])
     assert main(["online", "--date", day.isoformat()]) == 0
     assert "Staleness" in capsys.readouterr().out
+    assert main(["online", "--date", day.isoformat(), "--market", "threes", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["service"] == "player_threes_v1" and list(out["vectors"][0])[-2:] == ["threes_line", "threes_over_prob_no_vig"]
+
+
+def test_a_market_service_gives_its_own_order_and_the_shared_values(season):
+    """player_rebounds_v1: ids then its declared order, no line_offered (it reads no request
+    field); a feature it shares with player_points_v1 has the very same served values."""
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    points, _ = online.slate_features(day, store=store)
+    rebounds, report = online.slate_features(day, store=store, service="player_rebounds_v1")
+    order = catalog.SERVICES["player_rebounds_v1"]
+    assert list(rebounds.columns) == [*online.ID_COLUMNS, *order]
+    assert rebounds["player_lookup"].tolist() == points["player_lookup"].tolist()
+    shared = [f for f in order if f in PLAYER_POINTS_V1]
+    assert "vacated_usage_share" in shared and "minutes_avg_last_3" in shared
+    for name in shared:
+        assert rebounds[name].astype("float64").equals(points[name].astype("float64")), name
+    assert rebounds["rebounds_avg_last_10"].notna().sum() > len(rebounds) // 2
+    assert {v.view for v in report.views} >= {"player_stat_form", "player_availability", "player_prop_lines"}
+    assert report.view("player_stat_form").fresh == len(rebounds)
+    empty, _ = online.slate_features(day - dt.timedelta(days=60), store=store, service="player_pra_v1")
+    assert list(empty.columns) == [*online.ID_COLUMNS, *catalog.SERVICES["player_pra_v1"]] and len(empty) == 0
+
+
+def test_every_service_at_once_reports_each_view_once(season):
+    store, day = season["store"], season["day"]
+    _materialize_to(store, noon_eastern(day))
+    frames, report = online.slate_features_by_service(day, store=store)
+    assert list(frames) == list(catalog.SERVICES)
+    single, single_report = online.slate_features(day, store=store, service="player_assists_v1")
+    assert frames["player_assists_v1"].equals(single)
+    views = [v.view for v in report.views]
+    assert len(views) == len(set(views)) and report.players == len(single) and report.day == day
+    for v in single_report.views:
+        merged = report.view(v.view).to_dict()
+        assert set(v.features) <= set(merged.pop("features"))
+        assert merged == {k: x for k, x in v.to_dict().items() if k != "features"}, v.view
+    assert set(report.view("player_stat_form").features) >= {"assists_avg_last_5", "pra_std_last_10"}

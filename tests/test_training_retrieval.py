@@ -3,7 +3,9 @@
 On a small generated season: one output row per input row in input order (duplicates
 kept), the declared column order, ``line_offered`` = the consensus line known at the
 row's time, the line-relative feature computed from it, the label from the game itself,
-and the ``nbafs training-set`` command end to end.
+every market's service (its own order and label, no request field unless it reads one;
+one retrieval for all services equal to each alone), and the ``nbafs training-set``
+command end to end.
 
 On the real 2025-26 season (marker ``real_data``): for 500 random (player, noon
 US/Eastern on a game date) pairs, the retrieved ``avg_usage_rate_last_7_games``,
@@ -74,6 +76,36 @@ def test_label_is_the_points_of_that_game_and_nulls_stay_null(sample_store):
     assert str(out["games_played_season"].dtype) == "Int64" and str(out["is_home"].dtype) == "boolean"
 
 
+def test_a_market_training_set_has_its_order_and_its_stat_as_label(sample_store):
+    entity = entity_rows_for_range().sample(120, random_state=4).reset_index(drop=True)
+    con = storage.connect()
+    truth = con.sql("SELECT player_lookup, game_id, rebounds, points + rebounds + assists AS pra "
+                    "FROM nba_analytics.player_game_summary").df()
+    con.close()
+    merged = entity.merge(truth, on=["player_lookup", "game_id"], how="left")
+    for service, label in (("player_rebounds_v1", "rebounds"), ("player_pra_v1", "pra")):
+        out = build_training_set(entity, store=sample_store, service=service)
+        assert list(out.columns) == training_set.output_columns(service)
+        assert "line_offered" not in out and list(out.columns[4:-1]) == list(catalog.SERVICES[service])
+        assert training_set.label_column(service) == label and str(out[label].dtype) == "Int64"
+        assert _close(out[label], merged[label]).all()
+        assert out[f"{label}_avg_last_10"].notna().mean() > 0.8
+        assert out["player_lookup"].tolist() == entity["player_lookup"].tolist()
+
+
+def test_one_retrieval_for_every_service_equals_each_service_alone(sample_store):
+    entity = entity_rows_for_range().sample(100, random_state=5).reset_index(drop=True)
+    together = training_set.build_training_sets(entity, store=sample_store)
+    assert list(together) == list(catalog.SERVICES)
+    for service in ("player_points_v1", "player_threes_v1"):
+        alone = build_training_set(entity, store=sample_store, service=service)
+        assert list(together[service].columns) == list(alone.columns)
+        for column in alone.columns:
+            a, b = together[service][column], alone[column]
+            same = _close(a, b) if column not in training_set.ENTITY_COLUMNS else (a == b).to_numpy()
+            assert same.all(), (service, column)
+
+
 def test_entity_rows_are_the_played_games_of_the_range(sample_store):
     rows = entity_rows_for_range()
     first, last = rows["game_date"].min(), rows["game_date"].max()
@@ -104,6 +136,9 @@ def test_cli_writes_the_training_set(data_dir, tmp_path, capsys):
     assert table.num_rows == len(entity_rows_for_range())
     printed = capsys.readouterr().out
     assert "usage_spike_score" in printed and "wrote" in printed
+    assert cli.main(["training-set", "--market", "threes", "--out", str(out_file)]) == 0
+    assert pq.read_table(out_file).column_names == training_set.output_columns("player_threes_v1")
+    assert "threes_made" in capsys.readouterr().out
 
 
 def test_cli_without_data_says_what_to_do(data_dir, capsys):
