@@ -1,8 +1,10 @@
 """The model's view of a training set or a slate: features in the service's order.
 
-The feature order is the feature service's, ``feature_repo.catalog.PLAYER_POINTS_V1``,
-declared once there; this module only reads it, leaving out the line features (see
-``LINE_FEATURES``).
+A market's features (:func:`features_for`) are its feature service's order,
+``feature_repo.catalog.SERVICES[market.service]``, declared once there, less the market's
+line features (``catalog.line_features(market)``: served, shown and evaluated against,
+never learned from). Without ``drop``: every other feature; ``drop=("availability",)``
+leaves out a group too (:data:`GROUPS`), for a like-for-like comparison.
 
 Missing values stay missing. ``HistGradientBoostingRegressor`` learns where NaN goes at
 every split, so a player without history is not confused with a player who averages
@@ -12,23 +14,51 @@ Nothing is ever filled with 0.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from feature_repo.catalog import PLAYER_POINTS_V1
+from feature_repo import catalog
 from nbafs.timeline import EASTERN
+from warehouse.markets import POINTS, Market
 
-LABEL = "points"
+GROUPS: dict[str, tuple[str, ...]] = {"availability": catalog.AVAILABILITY}
+"""Feature groups a model can be trained without (``--without GROUP``)."""
 
-# Served but not learned from: the over/under call reads the line, the regressor does not.
-# Books quote only rotation players, so in training a missing line means "fringe
-# player"; at prediction time the day's line is often not out yet at noon (on the real
-# season most snapshots land seconds after noon Eastern), and a tree model reads that
-# absence as "fringe player" too: on the real 2025-12-05 slate it predicted ~22 points
-# for every star. Missing-not-at-random inputs have no honest place in the regressor.
-LINE_FEATURES: tuple[str, ...] = ("points_line", "points_avg_last_5_minus_line")
-FEATURES: tuple[str, ...] = tuple(f for f in PLAYER_POINTS_V1 if f not in LINE_FEATURES)
+
+def label_for(market: Market) -> str:
+    """The label column of a market's training set: its stat (points, rebounds, threes_made, pra...)."""
+    return market.stat
+
+
+def features_for(market: Market, drop: Iterable[str] = ()) -> tuple[str, ...]:
+    """The features a market's model learns from, in its service's order.
+
+    ``drop``: group names of :data:`GROUPS` (or single feature names) left out as well.
+    """
+    left_out = set(catalog.line_features(market))
+    for name in drop:
+        if name in GROUPS:
+            left_out |= set(GROUPS[name])
+        elif name in catalog.SERVICES[market.service]:
+            left_out.add(name)
+        else:
+            raise KeyError(f"nothing to drop called {name!r}: groups are {', '.join(GROUPS)}, or a feature of "
+                           f"{market.service}")
+    return tuple(f for f in catalog.SERVICES[market.service] if f not in left_out)
+
+
+LABEL = label_for(POINTS)
+# Why lines are not learned from: books quote only rotation players, so in training a
+# missing line means "fringe player"; at prediction time the day's line is often not out
+# yet at noon (on the real season most snapshots land seconds after noon Eastern), and a
+# tree model reads that absence as "fringe player" too: on the real 2025-12-05 slate it
+# predicted ~22 points for every star. Missing-not-at-random inputs have no honest place
+# in the regressor.
+LINE_FEATURES: tuple[str, ...] = catalog.line_features(POINTS)
+FEATURES: tuple[str, ...] = features_for(POINTS)
+"""The points model's features (player_points_v1 less its line features)."""
 
 
 def feature_matrix(df: pd.DataFrame, features: tuple[str, ...] | list[str] = FEATURES) -> pd.DataFrame:

@@ -1,15 +1,15 @@
 """The regressor: gradient boosting, optionally on the deviation from a baseline feature.
 
-``OffsetRegressor(offset_feature="points_avg_season")`` fits the boosted trees to
-``points - points_avg_season`` and adds the season average back when predicting, so the
-trees model how a game departs from the player's level instead of the level itself;
+``OffsetRegressor(offset_feature="rebounds_avg_season")`` fits the boosted trees to
+``rebounds - rebounds_avg_season`` and adds the season average back when predicting, so
+the trees model how a game departs from the player's level instead of the level itself;
 trees cannot extrapolate, and a star's level is rare in any training set. Where the
 offset feature is NULL (a player's first game) the offset is 0 and the trees, which
 still see the feature as missing, learn the level from the other features: the NULL is
-never replaced in the features. ``offset_feature=None`` is plain boosting on points.
+never replaced in the features. ``offset_feature=None`` is plain boosting on the stat.
 
-Which of the two a model uses is chosen on the training dates alone
-(``model.train.select_model``).
+Every market's model is fit around its stat's season average (``model.train.targets``);
+the number of rounds is chosen on the training dates alone (``model.train.select_model``).
 """
 from __future__ import annotations
 

@@ -4,11 +4,13 @@ Split: train on game dates before ``eval_start``, evaluate on dates from
 ``eval_start`` on. Rows are never shuffled across time; the default ``eval_start`` is
 the first game date at or after 80% of the way through the range's game dates.
 
-Baselines, each read from the same point-in-time feature vector the model sees:
+Baselines per market (:func:`baselines`), each read from the same point-in-time feature
+vector the model sees, ``<stat>`` being the market's stat (points, rebounds, threes_made...):
 
-- ``season_avg``: the player's season mean points before the game (``points_avg_season``);
-- ``last_5``: mean points of his last 5 games played (``points_avg_last_5``);
-- ``line``: the betting line (``points_line``), where a book quoted one by the time asked;
+- ``season_avg``: the player's season mean before the game (``<stat>_avg_season``);
+- ``last_5``, ``last_10``: his mean over the last 5 / 10 games played (``<stat>_avg_last_N``);
+- ``line``: the market's consensus line (``<market>_line``), where a book quoted one by the
+  time asked;
 - ``closing_line``: the game's last line before tip-off, when the frame carries it
   (an outcome read after the fact for evaluation, never a feature; model/outcomes.py).
 
@@ -33,11 +35,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-BASELINES: dict[str, str] = {
-    "season_avg": "points_avg_season",
-    "last_5": "points_avg_last_5",
-    "line": "points_line",
-}
+from warehouse.markets import MARKETS, POINTS, Market
+
+
+def baselines(market: Market = POINTS) -> dict[str, str]:
+    """A market's baselines: name -> the feature column read as the prediction."""
+    s = market.stat
+    return {"season_avg": f"{s}_avg_season", "last_5": f"{s}_avg_last_5", "last_10": f"{s}_avg_last_10",
+            "line": market.line_feature}
+
+
+BASELINES: dict[str, str] = baselines(POINTS)
 CLOSING_LINE = "closing_line"  # not a feature: the game's last line before tip-off (model/outcomes.py)
 DEFAULT_EVAL_FRACTION = 0.8
 
@@ -104,21 +112,24 @@ def over_under(actual: np.ndarray, predicted: np.ndarray, line: np.ndarray) -> d
     }
 
 
-def evaluate(frame: pd.DataFrame, predicted: np.ndarray, label: str = "points") -> dict:
+def evaluate(frame: pd.DataFrame, predicted: np.ndarray, label: str = "points", market: Market | None = None) -> dict:
     """Metrics of ``predicted`` against the label and every baseline on ``frame``'s rows.
 
-    ``frame`` holds the label and the baseline feature columns (points_avg_season,
-    points_avg_last_5, points_line) and, optionally, ``closing_line`` (the game's last
-    line before tip-off, model/outcomes.py): then the closing line is one more baseline
-    and every over/under figure is also given against it (``over_under_closing``).
+    ``frame`` holds the label and the market's baseline feature columns
+    (:func:`baselines`; a column absent counts as NULL everywhere) and, optionally,
+    ``closing_line`` (the game's last line before tip-off, model/outcomes.py): then the
+    closing line is one more baseline and every over/under figure is also given against
+    it (``over_under_closing``). ``market`` defaults to the one whose stat is ``label``.
     """
+    market = market or next((m for m in MARKETS if m.stat == label), POINTS)
     y = frame[label].to_numpy(dtype=float)
     pred = np.asarray(predicted, dtype=float)
     out: dict = {"rows": int(len(y)), "model_mae": mae(y, pred), "baselines": {}}
-    lines = {"over_under": _column(frame, BASELINES["line"])}
+    base_columns = baselines(market)
+    lines = {"over_under": _column(frame, base_columns["line"])}
     if CLOSING_LINE in frame:
         lines["over_under_closing"] = _column(frame, CLOSING_LINE)
-    columns = dict(BASELINES, **({"closing_line": CLOSING_LINE} if CLOSING_LINE in frame else {}))
+    columns = dict(base_columns, **({"closing_line": CLOSING_LINE} if CLOSING_LINE in frame else {}))
     for name, column in columns.items():
         base = _column(frame, column)
         rows = ~np.isnan(base)

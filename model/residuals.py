@@ -1,10 +1,13 @@
-"""P(points > line): the model's out-of-sample errors turned into a probability.
+"""P(stat > line): the model's out-of-sample errors turned into a probability.
 
-The model predicts a point count; how sure it is comes from how wrong it was on games
-it had not seen. The residuals ``actual - predicted`` of the evaluation rows (dates
-after the training dates, so out of sample) are grouped by predicted points into
-quantile bins, since a 30-point scorer's spread is wider than a 6-point bench player's.
-For a new prediction ``p`` and a line ``L``, with the residuals ``r`` of ``p``'s bin:
+The model predicts a count (points, rebounds...); how sure it is comes from how wrong it
+was on games it had not seen. The residuals ``actual - predicted`` are those of the
+training dates' inner validation rows (``model.train.select_model``: the last 20% of the
+training dates, predicted by the chosen-size model fit on the first 80%), so they are out
+of sample and the evaluation dates, where P(over) is then judged, are never among them.
+They are grouped by predicted value into quantile bins, since a 30-point scorer's spread
+is wider than a 6-point bench player's. For a new prediction ``p`` and a line ``L``, with
+the residuals ``r`` of ``p``'s bin:
 
     P(over) = (#{r : p + r > L} + 1) / (n + 2)
 
@@ -24,7 +27,7 @@ MAX_BINS = 5
 
 @dataclass
 class ResidualModel:
-    edges: list[float]  # inner bin edges on predicted points (len = bins - 1)
+    edges: list[float]  # inner bin edges on the predicted value (len = bins - 1)
     residuals: list[list[float]]  # sorted residuals per bin
 
     @classmethod
@@ -34,7 +37,7 @@ class ResidualModel:
         ok = ~np.isnan(predicted) & ~np.isnan(actual)
         predicted, actual = predicted[ok], actual[ok]
         if len(predicted) == 0:
-            raise ValueError("no residuals to fit a residual model on (empty evaluation set)")
+            raise ValueError("no residuals to fit a residual model on (no out-of-sample row with a label)")
         bins = max(1, min(MAX_BINS, len(predicted) // MIN_PER_BIN))
         edges = list(np.unique(np.quantile(predicted, np.linspace(0, 1, bins + 1)[1:-1]))) if bins > 1 else []
         which = np.searchsorted(edges, predicted, side="right")
@@ -42,7 +45,7 @@ class ResidualModel:
         return cls(edges=[float(e) for e in edges], residuals=residuals)
 
     def p_over(self, predicted: np.ndarray, line: np.ndarray) -> np.ndarray:
-        """P(points > line) per row; NaN where there is no line or no prediction."""
+        """P(stat > line) per row; NaN where there is no line or no prediction."""
         predicted = np.atleast_1d(np.asarray(predicted, dtype=float))
         line = np.atleast_1d(np.asarray(line, dtype=float))
         out = np.full(len(predicted), np.nan)
@@ -57,7 +60,7 @@ class ResidualModel:
         return out
 
     def to_json(self) -> dict:
-        return {"method": "empirical residuals by predicted-points bin, add-one smoothing",
+        return {"method": "empirical out-of-sample residuals by predicted-value bin, add-one smoothing",
                 "edges": self.edges, "residuals": self.residuals}
 
     @classmethod
