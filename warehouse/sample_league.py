@@ -16,10 +16,11 @@ and fouls; about one player in four is a big (more rebounds and blocks, fewer th
 Per player and team game (index ``k``: the team's k-th game) this module also decides:
 
 - ``out``: injured (stretches of 1-30 games, about 1.2 a player a season) or resting
-  (likelier on the second night of a back-to-back, for stars most). A player who is out
-  has no box score row; every team keeps at least 8 players available.
+  (rarer: mostly on the second night of a back-to-back, for stars most). A player who is
+  out has no box score row; every team keeps at least 8 players available.
 - ``minutes_mult`` / ``usage_add``: mid-season role changes (a rotation player promoted
-  to the starting five, a starter demoted), so recent form says more than the season.
+  to the starting five, a starter demoted), so recent form says more than the season;
+  and a minutes restriction in the first 3 games back from an injury of 4+ games.
 - ``form``: a slowly wandering scoring form (AR(1) on usage), so hot and cold streaks exist.
 """
 from __future__ import annotations
@@ -37,6 +38,8 @@ STAR, STARTER, ROTATION, BENCH = 0, 1, 2, 3
 SLOT_ROLE = np.array([STAR] + [STARTER] * 4 + [ROTATION] * 4 + [BENCH] * 6)
 SLOT_MINUTES = np.array([33, 30.5, 29.5, 27.5, 26.5, 21.5, 19, 17, 15, 10, 7, 4, 3, 2, 2], dtype=float)
 MIN_AVAILABLE = 8
+RAMP_AFTER = 4  # games missed injured before a player comes back on a minutes restriction
+RAMP = np.array([0.75, 0.85, 0.93])  # his minutes multiplier in his first games back
 
 
 def team_codes() -> list[str]:
@@ -177,10 +180,12 @@ def availability(league: League, back_to_back: np.ndarray, rng: np.random.Genera
     np.add.at(diff, (who, np.minimum(start + length, games)), -1)
     injured = np.cumsum(diff, axis=1)[:, :games] > 0
 
-    # Rest: load management, mostly on the second night of a back-to-back.
+    # Rest: load management, mostly on the second night of a back-to-back, and rarer than
+    # injuries (as under the NBA's player participation policy): so a player who sat his
+    # team's last game is usually still hurt, as an injury report would say.
     b2b = back_to_back[league.team]
-    p_rest = np.where(b2b, np.array([0.25, 0.10, 0.03, 0.0])[league.role][:, None],
-                      np.array([0.015, 0.006, 0.0, 0.0])[league.role][:, None])
+    p_rest = np.where(b2b, np.array([0.10, 0.04, 0.01, 0.0])[league.role][:, None],
+                      np.array([0.005, 0.002, 0.0, 0.0])[league.role][:, None])
     resting = (rng.random((n, games)) < p_rest) & ~injured
 
     # Every team keeps at least MIN_AVAILABLE players: deep bench players come back first.
@@ -203,6 +208,15 @@ def availability(league: League, back_to_back: np.ndarray, rng: np.random.Genera
         usage_add[up, k0:] = 2.5
         minutes_mult[down, k0:] = 0.7
         usage_add[down, k0:] = -2.0
+
+    # Back from an injury of RAMP_AFTER games or more: a minutes restriction for RAMP games.
+    streak = np.zeros(n, dtype=np.int64)
+    since = np.full(n, len(RAMP), dtype=np.int64)
+    for k in range(games):
+        hurt = injured[:, k]
+        since = np.where(~hurt & (streak >= RAMP_AFTER), 0, since + 1)
+        streak = np.where(hurt, streak + 1, 0)
+        minutes_mult[:, k] *= np.where(~hurt & (since < len(RAMP)), RAMP[np.minimum(since, len(RAMP) - 1)], 1.0)
 
     # Form: AR(1) on log usage, stationary sd ~0.11.
     shocks = rng.normal(0, 0.055, (n, games))
