@@ -254,7 +254,8 @@ def _stat_form_features() -> tuple[Feature, ...]:
 
 # --- availability (player_availability): proxies for the injury report ----------------
 
-_AVAILABILITY_INPUTS = (f"{PGS}.minutes", f"{PGS}.team_abbr", f"{PGS}.usage_rate", "nba_raw.schedule.game_date")
+_AVAILABILITY_INPUTS = (f"{PGS}.minutes", f"{PGS}.team_abbr", f"{PGS}.team_minutes", f"{PGS}.usage_rate",
+                        "nba_raw.schedule.game_date")
 AVAILABILITY_FEATURES: tuple[Feature, ...] = (
     Feature(
         "rotation_teammates_out", "Int64", "player_availability",
@@ -267,13 +268,16 @@ AVAILABILITY_FEATURES: tuple[Feature, ...] = (
         "vacated_minutes", "Float64", "player_availability",
         "Recent minutes per game of the rotation teammates who missed the team's last game (0 when none)",
         (f"{AVAIL}.vacated_minutes",) + _AVAILABILITY_INPUTS,
-        QualityGate(min_populated=0.90, value_range=(0, 240), eligible_when=_HAS_HISTORY),
+        # A rotation of ~10 sitting out at once (rest nights in April) reaches ~220 on the real season.
+        QualityGate(min_populated=0.90, value_range=(0, 480), eligible_when=_HAS_HISTORY),
     ),
     Feature(
         "vacated_usage_share", "Float64", "player_availability",
-        "Percent of the team's used possessions those teammates used in their recent games (0 when none)",
+        "Percent of the team's possessions those teammates used per game in their recent games (usage x "
+        "minutes / 48; 0 when none is out)",
         (f"{AVAIL}.vacated_usage_share",) + _AVAILABILITY_INPUTS,
-        QualityGate(min_populated=0.90, value_range=(0, 100), eligible_when=_HAS_HISTORY),
+        # Over 100 when most of a rotation sits at once (108 on the real season, 2026-04-03 MIL).
+        QualityGate(min_populated=0.90, value_range=(0, 200), eligible_when=_HAS_HISTORY),
     ),
     Feature(
         "player_missed_last_game", "Bool", "player_availability",

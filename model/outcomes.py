@@ -136,12 +136,20 @@ def offer_prices(book_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def slate_outcomes(day: dt.date) -> pd.DataFrame:
-    """player_lookup, game_id, points, minutes for every box score row of ``day``."""
+    """player_lookup, game_id, minutes and every market's stat (``warehouse.markets``: points,
+    rebounds, assists, threes_made, pra; NULL when a part is) for every box score row of ``day``."""
     from warehouse import engine
+    from warehouse.markets import MARKETS
     from warehouse.schema import PLAYER_GAME_SUMMARY
 
-    table = engine.current().read(PLAYER_GAME_SUMMARY, day, day, columns=["player_lookup", "game_id", "points", "minutes"])
-    return table.to_pandas()
+    parts = sorted({c for m in MARKETS for c in m.box_score})
+    table = engine.current().read(PLAYER_GAME_SUMMARY, day, day, columns=["player_lookup", "game_id", "minutes", *parts])
+    frame = table.to_pandas()
+    for m in MARKETS:
+        if m.stat not in frame:
+            frame[m.stat] = frame[list(m.box_score)].sum(axis=1, min_count=len(m.box_score)).where(
+                frame[list(m.box_score)].notna().all(axis=1))
+    return frame
 
 
 def _attach(rows: pd.DataFrame, found: pd.DataFrame, column: str) -> pd.Series:

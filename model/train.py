@@ -183,7 +183,8 @@ def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = No
     out["market"] = market.name
     out["actual"] = eval_rows[label].to_numpy(dtype=float)
     out["predicted"] = pred_eval
-    for col in (*baselines(market).values(), market.over_prob_feature):
+    # The availability proxies ride along (learned from or not) so that an effect can be read where they matter.
+    for col in (*baselines(market).values(), market.over_prob_feature, *catalog.AVAILABILITY):
         out[col] = eval_rows[col].to_numpy(dtype=float) if col in eval_rows else np.nan
     if CLOSING_LINE in eval_rows:
         out[CLOSING_LINE] = eval_rows[CLOSING_LINE].to_numpy(dtype=float)
@@ -514,7 +515,23 @@ def feature_effect(full: TrainResult, reduced: TrainResult) -> dict:
         "without": without,
         "mae_change_without": _diff(without["mae"], with_["mae"]),
         "brier_change_without": _diff(without["brier"], with_["brier"]),
+        "teammate_out": teammate_out_effect(full.eval_predictions, reduced.eval_predictions),
     }
+
+
+def teammate_out_effect(full: pd.DataFrame, reduced: pd.DataFrame) -> dict:
+    """Both models' MAE on the evaluation rows where a rotation teammate missed the team's last
+    game (``rotation_teammates_out > 0``): where the availability proxies have something to say.
+    The two frames hold the same rows; they are matched on (player_lookup, game_id)."""
+    keys = ["player_lookup", "game_id"]
+    both = full[[*keys, "actual", "predicted", "rotation_teammates_out"]].merge(
+        reduced[[*keys, "predicted"]], on=keys, suffixes=("", "_without"), validate="one_to_one")
+    rows = both[both["rotation_teammates_out"] > 0]
+    if rows.empty:
+        return {"rows": 0, "mae_with": None, "mae_without": None, "mae_change_without": None}
+    with_, without = mae(rows["actual"], rows["predicted"]), mae(rows["actual"], rows["predicted_without"])
+    return {"rows": int(len(rows)), "share": float(len(rows) / len(both)), "mae_with": with_,
+            "mae_without": without, "mae_change_without": without - with_}
 
 
 def availability_effect(start, end, eval_start=None, markets=None, progress=None) -> dict[str, dict]:
@@ -625,7 +642,11 @@ def market_rows(run: MarketsRun) -> dict[str, dict]:
             row[f"{label} / model"] = ("—" if not b or b["mae"] is None
                                        else f"{b['mae']:.3f} / {b['model_mae_same_rows']:.3f}")
         if name in run.effect:
-            row["MAE without " + "+".join(run.without)] = run.effect[name]["without"]["mae"]
+            e = run.effect[name]
+            row["MAE without " + "+".join(run.without)] = e["without"]["mae"]
+            out = e.get("teammate_out") or {}
+            if out.get("rows"):
+                row["teammate out: MAE with / without"] = f"{out['mae_with']:.3f} / {out['mae_without']:.3f} (n={out['rows']:,})"
         if r.metrics.get("betting"):
             row.update({k: v for k, v in summary_row(r.metrics["betting"]).items() if k not in ("market", "rows")})
         out[name] = row
@@ -669,18 +690,21 @@ def print_markets(run: MarketsRun, console=None) -> None:
         console.print(f"• {v}")
     if run.effect:
         eff = Table(title=f"Effect of the {'+'.join(run.without)} features: the same split with and without")
-        for col in ("market", "MAE with", "MAE without", "Δ MAE", "Brier with", "Brier without", "ROI with",
-                    "ROI without"):
+        for col in ("market", "MAE with", "MAE without", "Δ MAE", "Δ MAE, teammate out", "Brier with",
+                    "Brier without", "ROI with", "ROI without"):
             eff.add_column(col, justify="left" if col == "market" else "right")
         for name, e in run.effect.items():
-            w, wo = e["with"], e["without"]
+            w, wo, out = e["with"], e["without"], e.get("teammate_out") or {}
             eff.add_row(name, _f(w["mae"]), _f(wo["mae"]),
                         "—" if e["mae_change_without"] is None else f"{e['mae_change_without']:+.3f}",
+                        "—" if out.get("mae_change_without") is None
+                        else f"{out['mae_change_without']:+.3f} (n={out['rows']:,})",
                         _f(w["brier"], 4), _f(wo["brier"], 4), _roi(w["roi_consensus"], ci=False),
                         _roi(wo["roi_consensus"], ci=False))
         console.print(eff)
         left_out = next(iter(run.effect.values()))["left_out"]
-        console.print(f"Left out: {', '.join(left_out)}. Δ MAE > 0: the model is worse without them.")
+        console.print(f"Left out: {', '.join(left_out)}. Δ MAE > 0: the model is worse without them; 'teammate "
+                      "out': on the evaluation rows where a rotation teammate missed the team's last game.")
     if run.chart:
         console.print(f"Reliability chart: {run.chart}")
 

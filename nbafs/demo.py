@@ -9,14 +9,16 @@
 3. apply       ``feast apply``: the feature repo into the registry
 4. backfill    ``nbafs backfill`` of the dates before the predicted slate (transform,
                materialize through our engine, quality gates, verify)
-5. train       the player-points model on the earlier dates (point-in-time training set
-               through the feature service, time split, baselines)
+5. train       a model per market (points, rebounds, assists, threes, pra) on the earlier
+               dates (point-in-time training sets through each market's feature service,
+               one time split), judged against the season and last-N averages and against
+               the books (hit rate vs break-even, ROI with intervals, Brier vs the market)
 6. materialize ``feast materialize-incremental`` up to noon US/Eastern of the slate date
-7. predict     every player of that date's games, from the online store
+7. predict     every market for every player of that date's games, from the online store
 8. skew        online vectors against historical retrieval at the same time (must be 0)
    consistency the vectors served on the slate date (logged by the store) replayed through
                historical retrieval at their request times (``nbafs consistency``; must be 0)
-9. outcome     the predictions against what then happened (MAE, over/under hit rate)
+9. outcome     every market's predictions against what then happened (MAE, calls hit)
 10. charts     PNGs under <data dir>/reports/
 
 The slate date defaults to the game date three quarters of the way through the season.
@@ -64,7 +66,8 @@ class DemoResult:
     data_dir: Path
     predict_date: dt.date
     steps: list[Step] = field(default_factory=list)
-    train_metrics: dict | None = None
+    train_metrics: dict | None = None  # the points model's metrics
+    markets: object = None  # model.train.MarketsRun: every market's model and evaluation
     slate: object = None  # model.predict.SlatePrediction
     outcome: dict | None = None
     skew: object = None  # model.skew.SkewReport
@@ -178,50 +181,61 @@ def feast_apply() -> str:
     return "feature_repo/ into the registry"
 
 
-def outcome(slate, vectors: pd.DataFrame | None = None) -> dict:
-    """Predictions of the slate against the box scores of that date (players who played).
+def outcome(slate) -> dict:
+    """Every market's slate predictions against the box scores of that date (players who played).
 
-    Scored like the evaluation dates (model/evaluate.py): MAE of the model and of each
-    baseline on the rows where it exists, over/under against the line known at noon and
-    against the closing line.
+    Per market: the model's MAE and the season average's on the same players, and the
+    calls made against the line known at noon (over when P(over) > 50%), hit, missed or
+    pushed. ``table``: one row per (player, market) that played, with ``actual``.
     """
-    from model.evaluate import evaluate
-    from model.outcomes import closing_lines, slate_outcomes
+    from model.dataset import label_for
+    from model.outcomes import slate_outcomes
 
     actual = slate_outcomes(slate.day)
-    t = slate.table.merge(actual, on=["player_lookup", "game_id"], how="left")
-    played = t[(t["minutes"] > 0) & t["points"].notna()].copy().reset_index(drop=True)
-    frame = played.rename(columns={"predicted_points": "predicted"})
-    if vectors is not None:
-        base = vectors[["player_lookup", "points_avg_season", "points_avg_last_5"]]
-        frame = frame.merge(base, on="player_lookup", how="left")
-    frame["closing_line"] = closing_lines(frame) if len(frame) else []
-    metrics = evaluate(frame, frame["predicted"].to_numpy(dtype=float), label="points")
-    # The call a bettor would have made: against the line at noon when there was one,
-    # else against the closing line (posted after the prediction; marked in the summary).
-    from model import artifacts
-
-    residuals = artifacts.load(slate.model).residuals
-    frame["bet_line"] = frame["points_line"].fillna(frame["closing_line"])
-    frame["bet_line_is_closing"] = frame["points_line"].isna() & frame["closing_line"].notna()
-    frame["edge"] = frame["predicted"] - frame["bet_line"]
-    p_over = residuals.p_over(frame["predicted"].to_numpy(dtype=float), frame["bet_line"].to_numpy(dtype=float))
-    frame["call"] = np.where(frame["bet_line"].isna(), None, np.where(frame["edge"] > 0, "over", "under"))
-    frame["p_call"] = np.where(frame["call"] == "over", p_over, 1 - p_over)
+    played = actual[actual["minutes"] > 0]
+    per_market, frames = {}, []
+    for name in slate.models:
+        m = market_named(name)
+        rows = slate.market(name)
+        vectors = slate.vectors[name][["player_lookup", f"{m.stat}_avg_season"]]
+        t = rows.merge(played[["player_lookup", "game_id", label_for(m)]], on=["player_lookup", "game_id"], how="inner")
+        t = t.merge(vectors, on="player_lookup", how="left").rename(columns={label_for(m): "actual",
+                                                                           f"{m.stat}_avg_season": "season_avg"})
+        t = t[t["actual"].notna()].reset_index(drop=True)
+        y, pred, season = (t[c].to_numpy(dtype=float) for c in ("actual", "predicted", "season_avg"))
+        has_season = ~np.isnan(season)
+        called = t["call"].isin(["over", "under"]) & t["line"].notna()
+        decided = called & (t["actual"] != t["line"])
+        hit = decided & ((t["actual"] > t["line"]) == (t["call"] == "over"))
+        t["result"] = np.where(~called, None, np.where(~decided, "push", np.where(hit, "hit", "miss")))
+        per_market[name] = {
+            "played": int(len(t)),
+            "model_mae": float(np.mean(np.abs(y - pred))) if len(t) else None,
+            "season_avg_mae": float(np.mean(np.abs(y - season)[has_season])) if has_season.any() else None,
+            "model_mae_same_rows": float(np.mean(np.abs(y - pred)[has_season])) if has_season.any() else None,
+            "calls": int(called.sum()), "decided": int(decided.sum()), "hits": int(hit.sum()),
+        }
+        frames.append(t)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return {
-        "slate_players": int(len(t)),
-        "played": int(len(played)),
-        "did_not_play": int(len(t) - len(played)),
-        **metrics,
-        "table": frame[["player_lookup", "team_abbr", "predicted", "points", "points_line", "closing_line",
-                        "bet_line", "bet_line_is_closing", "edge", "call", "p_call"]].rename(columns={"points": "actual"}),
+        "slate_players": int(slate.table["player_lookup"].nunique()),
+        "played": int(played["player_lookup"].nunique()),
+        "markets": per_market,
+        "table": table,
     }
+
+
+def market_named(name: str):
+    from warehouse.markets import market
+
+    return market(name)
 
 
 # --- the run ----------------------------------------------------------------------------
 
 def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: int = 0,
-         reset: bool = False, display=None, n_teams: int = 30, games_per_team: int = 82) -> DemoResult:
+         reset: bool = False, display=None, n_teams: int = 30, games_per_team: int = 82,
+         without: tuple[str, ...] = ("availability",)) -> DemoResult:
     # Feast modules call warnings.simplefilter("once", RuntimeWarning) when first imported,
     # which would undo the per-step filter below: import them first.
     import feast.batch_feature_view  # noqa: F401
@@ -260,14 +274,17 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
         step("backfill", lambda: _backfill(first, last_train))
 
         def _train():
-            from model.train import train
+            from model.train import train_markets
 
-            r = train(first, last_train)
-            result.train_metrics = r.metrics
-            ev = r.metrics["eval"]
-            return (f"{r.metrics['train']['rows']:,} rows to {r.metrics['train']['last_date']}, "
-                    f"evaluated on {ev['rows']:,} from {ev['first_date']}",
-                    r.metrics["train"]["rows"] + ev["rows"])
+            say = lambda line: display.line("  " + line.strip())  # noqa: E731
+            run = result.markets = train_markets(first, last_train, without=without, progress=say)
+            points = run.results["points"]
+            result.train_metrics = points.metrics
+            ev = points.metrics["eval"]
+            return (f"{len(run.results)} markets, {points.metrics['train']['rows']:,} rows each to "
+                    f"{points.metrics['train']['last_date']}, evaluated on {ev['rows']:,} from {ev['first_date']}"
+                    + (f"; each also without {'+'.join(without)}" if without else ""),
+                    points.metrics["train"]["rows"] + ev["rows"])
         step("train", _train)
         step("materialize", lambda: _materialize_to(day))
 
@@ -276,7 +293,8 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
 
             result.slate = predict(day)
             t = result.slate.table
-            return f"{len(t)} players, {int(t['points_line'].notna().sum())} with a line", len(t)
+            return (f"{t['player_lookup'].nunique()} players x {len(result.slate.models)} markets, "
+                    f"{int(t['line'].notna().sum())} rows with a line", len(t))
         step("predict", _predict)
 
         def _skew():
@@ -296,9 +314,12 @@ def demo(data: Path | None = None, predict_date: dt.date | None = None, seed: in
         step("consistency", _consistency)
 
         def _outcome():
-            result.outcome = outcome(result.slate, result.slate.vectors)
+            result.outcome = outcome(result.slate)
             o = result.outcome
-            return f"{o['played']} of {o['slate_players']} played; slate MAE {o['model_mae']:.2f}", o["played"]
+            hits = sum(m["hits"] for m in o["markets"].values())
+            decided = sum(m["decided"] for m in o["markets"].values())
+            return (f"{o['played']} of {o['slate_players']} played; points MAE {o['markets']['points']['model_mae']:.2f}; "
+                    f"{hits} of {decided} decided calls hit", o["played"])
         step("outcome", _outcome)
         step("charts", lambda: _charts(result))
     return result
@@ -356,9 +377,13 @@ def _charts(result: DemoResult) -> str:
     from warehouse.schema import PLAYER_COMPOSITE_FACTORS
 
     ev = artifacts.eval_predictions()
-    slate_rows = result.outcome["table"] if result.outcome else None
+    slate_rows = None
+    if result.outcome is not None and len(result.outcome["table"]):
+        slate_rows = result.outcome["table"][result.outcome["table"]["market"] == "points"]
     out = [charts.predicted_vs_actual(ev, slate_rows, title=f"Predicted vs actual points (evaluation dates and the {result.predict_date} slate)")]
     out.append(charts.feature_importance(result.train_metrics["permutation_importance"]))
+    if result.markets is not None and result.markets.chart:
+        out.append(result.markets.chart)  # reliability of P(over), every market, drawn by the train step
     factors = engine.current().read(
         PLAYER_COMPOSITE_FACTORS, end=result.predict_date,
         columns=["player_lookup", "game_date", "usage_spike_score", "season_usage_rate"]).to_pandas()
@@ -396,42 +421,36 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     steps.add_row("[bold]total[/bold]", f"[bold]{sum(s.seconds for s in result.steps):.1f}s[/bold]", "")
     console.print(steps)
 
-    m = result.train_metrics
-    ev, o = m["eval"], result.outcome
-    metrics = Table(title="MAE in points; a baseline's own MAE, then the model's on the same rows")
-    metrics.add_column("predictor")
-    metrics.add_column(f"eval {ev['first_date']}..{ev['last_date']}", justify="right")
-    metrics.add_column(f"slate {result.predict_date}", justify="right")
-    metrics.add_row("model", _mae(ev["model_mae"], ev["rows"]), _mae(o["model_mae"], o["rows"]))
-    # The sample season posts its lines before noon: then the closing line is the noon line, shown once.
-    same_lines = _same_line_figures(ev) and _same_line_figures(o)
-    for name, b in ev["baselines"].items():
-        if name == "closing_line" and same_lines:
-            continue
-        sb = o["baselines"].get(name)
-        metrics.add_row(BASELINE_LABELS.get(name, name), _mae(b["mae"], b["rows"], b["model_mae_same_rows"]),
-                        _mae(sb["mae"], sb["rows"], sb["model_mae_same_rows"]) if sb else "—")
-    metrics.add_row("model O/U vs line at noon", _ou(ev["over_under"]), _ou(o["over_under"]))
-    if "over_under_closing" in ev and not same_lines:
-        metrics.add_row("model O/U vs closing line", _ou(ev["over_under_closing"]), _ou(o.get("over_under_closing")))
-    console.print(metrics)
+    from model.train import print_markets
 
-    rows = o["table"].copy()
-    lined = rows[rows["bet_line"].notna() & (rows["edge"] != 0)].copy()
-    lined = lined.reindex(lined["edge"].abs().sort_values(ascending=False).index).head(top)
-    if len(lined):
-        t = Table(title=f"Top {len(lined)} calls of the {result.predict_date} slate by edge, and what happened")
-        for col in ("player", "team", "predicted", "line", "call", "P(call)", "actual", "result"):
-            t.add_column(col, justify="left" if col in ("player", "team", "call", "result") else "right")
-        for _, r in lined.iterrows():
-            hit = None if r["actual"] == r["bet_line"] else (r["actual"] > r["bet_line"]) == (r["call"] == "over")
-            t.add_row(r["player_lookup"], str(r["team_abbr"]), f"{r['predicted']:.1f}",
-                      f"{r['bet_line']:.1f}" + ("*" if r["bet_line_is_closing"] else ""),
-                      str(r["call"]), f"{100 * r['p_call']:.0f}%", f"{r['actual']:.0f}",
-                      "push" if hit is None else ("[green]hit[/green]" if hit else "[red]miss[/red]"))
+    print_markets(result.markets, console)
+
+    o = result.outcome
+    slate = Table(title=f"The {result.predict_date} slate, every market: what the models said, and what happened")
+    for col in ("market", "players", "with a line", "model MAE", "season avg / model", "calls hit"):
+        slate.add_column(col, justify="left" if col == "market" else "right")
+    for name, mo in o["markets"].items():
+        rows = result.slate.market(name)
+        slate.add_row(name, f"{mo['played']}", f"{int(rows['line'].notna().sum())}", _f2(mo["model_mae"]),
+                      f"{_f2(mo['season_avg_mae'])} / {_f2(mo['model_mae_same_rows'])}",
+                      f"{mo['hits']} of {mo['decided']}" if mo["decided"] else "—")
+    console.print(slate)
+    table = o["table"]
+    if len(table):
+        lined = table[table["edge"].notna()].sort_values("edge", ascending=False)
+        top_rows = lined.groupby("market", sort=False).head(max(1, top // 5))
+        t = Table(title=f"Largest edges of the {result.predict_date} slate per market (model P of its call minus the "
+                        "books' no-vig P of that side), and what happened")
+        for col in ("market", "player", "team", "predicted", "line", "call", "P(call) model", "P market", "edge",
+                    "actual", "result"):
+            t.add_column(col, justify="left" if col in ("market", "player", "team", "call", "result") else "right")
+        for _, r in top_rows.iterrows():
+            res = r["result"]
+            t.add_row(r["market"], str(r.get("player_name") or r["player_lookup"]), str(r["team_abbr"]),
+                      f"{r['predicted']:.1f}", f"{r['line']:.1f}", str(r["call"]), f"{100 * r['p_call']:.0f}%",
+                      f"{100 * r['market_p_call']:.0f}%", f"{100 * r['edge']:+.1f}", f"{r['actual']:.0f}",
+                      {"hit": "[green]hit[/green]", "miss": "[red]miss[/red]"}.get(res, str(res or "—")))
         console.print(t)
-        if lined["bet_line_is_closing"].any():
-            console.print("* no line was known at noon: the closing line, posted after the prediction was made.")
     sk = result.skew
     console.print(
         f"Skew check: {sk.players} players x {len(sk.per_feature)} features, "
@@ -445,27 +464,8 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     console.print("Charts: " + ", ".join(str(p) for p in result.charts))
 
 
-BASELINE_LABELS = {"season_avg": "season average", "last_5": "last-5 average", "line": "line at noon",
-                   "closing_line": "closing line"}
-
-
-def _same_line_figures(metrics: dict) -> bool:
-    b = metrics["baselines"]
-    return "closing_line" not in b or (b["closing_line"]["rows"] == b["line"]["rows"]
-                                       and b["closing_line"]["mae"] == b["line"]["mae"])
-
-
-def _mae(x, n, model_same=None) -> str:
-    if x is None:
-        return "—"
-    s = f"{x:.2f}"
-    return s + (f" / {model_same:.2f}" if model_same is not None else "") + f" (n={n:,})"
-
-
-def _ou(ou: dict | None) -> str:
-    if not ou or ou["accuracy"] is None:
-        return "—"
-    return f"{100 * ou['accuracy']:.1f}% of {ou['calls']:,}"
+def _f2(x) -> str:
+    return "—" if x is None else f"{x:.2f}"
 
 
 # --- command line ---------------------------------------------------------------------
@@ -482,17 +482,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reset", action="store_true",
                         help="allow clearing a data dir the demo did not make (warehouse, registry, online store); "
                              "with NBAFS_PROFILE=prod, allow writing the sample season to a real BigQuery project")
+    parser.add_argument("--no-effect", action="store_true",
+                        help="skip training every market a second time without the availability features (the "
+                             "like-for-like measure of their effect; about halves the train step)")
     parser.add_argument("--json", action="store_true", help="print the final metrics as JSON instead of tables")
 
 
 def run(args) -> int:
     result = demo(args.data, args.predict_date, args.seed, args.reset,
-                  n_teams=args.teams, games_per_team=args.games_per_team)
+                  n_teams=args.teams, games_per_team=args.games_per_team,
+                  without=() if args.no_effect else ("availability",))
     if args.json:
         out = {
             "predict_date": result.predict_date.isoformat(),
             "steps": {s.name: round(s.seconds, 2) for s in result.steps},
-            "train": result.train_metrics,
+            "train": result.markets.to_json(),
             "slate": {k: v for k, v in result.outcome.items() if k != "table"},
             "skew_mismatches": result.skew.mismatches,
             "consistency_mismatches": result.consistency.mismatches,

@@ -51,7 +51,7 @@ def test_train_predict_skew_on_a_small_season(small_store):
         assert (d / name).exists(), name
     # The service's order, less the line features the regressor deliberately ignores.
     assert json.loads((d / "features.json").read_text()) == [
-        f for f in PLAYER_POINTS_V1 if f not in ("points_line", "points_avg_last_5_minus_line")
+        f for f in PLAYER_POINTS_V1 if f not in ("points_line", "points_avg_last_5_minus_line", "points_over_prob_no_vig")
     ]
     m = result.metrics
     assert m["train"]["last_date"] < m["eval"]["first_date"] == m["eval_start"]
@@ -69,9 +69,10 @@ def test_train_predict_skew_on_a_small_season(small_store):
     vectors, _ = slate_features(day, at=noon_eastern(day))
     assert len(vectors) > 0
     slate = predict(day)
-    assert sorted(slate.table["player_lookup"]) == sorted(vectors["player_lookup"])
-    assert slate.table["predicted_points"].notna().all()
-    lined = slate.table[slate.table["points_line"].notna()]
+    points = slate.market("points")
+    assert sorted(points["player_lookup"]) == sorted(vectors["player_lookup"])
+    assert points["predicted"].notna().all()
+    lined = points[points["line"].notna()]
     assert len(lined) > 0, "the sample season quotes lines before noon: some slate players have one"
     assert lined["call"].isin(["over", "under", "none"]).all()
     assert ((lined["p_over"] > 0) & (lined["p_over"] < 1)).all()
@@ -88,6 +89,6 @@ def test_train_predict_skew_on_a_small_season(small_store):
     assert len(populated) >= len(PLAYER_POINTS_V1) - 2
 
     # --- the outcome of the slate is scored against the box scores of that date
-    out = demo.outcome(slate, slate.vectors)
-    assert out["played"] > 0 and out["model_mae"] is not None
-    assert np.isfinite(out["model_mae"])
+    out = demo.outcome(slate)
+    assert out["played"] > 0 and out["markets"]["points"]["model_mae"] is not None
+    assert np.isfinite(out["markets"]["points"]["model_mae"])

@@ -393,8 +393,9 @@ PLAYER_AVAILABILITY = Table(
         Column("vacated_minutes", "FLOAT64", True,
                "Sum of those teammates' recent minutes per game played (0 when none is out)", min_value=0),
         Column("vacated_usage_share", "FLOAT64", True,
-               "Share (percent) of the team's used possessions those teammates used in their recent games: "
-               "sum of usage x minutes / team minutes (0 when none is out)", min_value=0),
+               "Percent of the team's possessions those teammates used per game recently: sum of their usage "
+               "rate x minutes / 48 (5 players on the floor: a whole team sums to about 100); 0 when none is out",
+               min_value=0),
         Column("player_missed_last_game", "BOOL", True,
                "The player did not play his team's last game; NULL before his first box-score row this season"),
         Column("player_games_missed_last_5", "INT64", True,
