@@ -24,7 +24,7 @@
 The slate date defaults to the game date three quarters of the way through the season.
 
 The demo builds its store from scratch in NBAFS_DATA_DIR (default data/): it clears the
-warehouse, the registry, the online store and the checkpoints there. It does so only
+warehouse, the registry, the online store, the checkpoints and the models there. It does so only
 in a directory it made itself (marked by a ``.nbafs-demo`` file) or an empty one;
 ``--reset`` allows it elsewhere. Re-running it is safe. With ``NBAFS_PROFILE=prod`` it
 runs on the local stand-ins (``nbafs stack up``; ``make prod-demo``); against real GCP
@@ -50,7 +50,7 @@ from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, noon_eastern
 
 MARKER = ".nbafs-demo"
-STORE_STATE = ("warehouse", "registry.db", "online_store.db", "checkpoints", "locks")
+STORE_STATE = ("warehouse", "registry.db", "online_store.db", "checkpoints", "locks", "models")
 SLATE_FRACTION = 0.75
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from feature_repo import catalog
+from feature_repo.feature_views import FEATURE_VIEWS
 from nbafs import paths
 
 BIN = Path(sys.executable).parent
@@ -62,7 +64,7 @@ def store_of(data_dir: Path, monkeypatch):
 def assert_all_views_materialized(data_dir: Path, monkeypatch) -> None:
     """The precondition of the materialized-store tests: every view has an interval."""
     views = store_of(data_dir, monkeypatch).list_feature_views()
-    assert len(views) == 4
+    assert sorted(v.name for v in views) == sorted(FEATURE_VIEWS)
     empty = [v.name for v in views if not v.materialization_intervals]
     assert not empty, f"not materialized, the plan check below would prove nothing: {empty}"
 
@@ -99,8 +101,9 @@ def test_apply_on_an_empty_store_then_plan_shows_nothing_to_change(tmp_path, mon
 
     store = store_of(data_dir, monkeypatch)
     files = [s for s in store.list_data_sources() if isinstance(s, FileSource)]
-    assert len(files) == 4 and all(s.path.startswith("warehouse/") for s in files), [s.path for s in files]
-    assert store.get_feature_service("player_points_v1")
+    assert len(files) == len(FEATURE_VIEWS) and all(s.path.startswith("warehouse/") for s in files), \
+        [s.path for s in files]
+    assert sorted(s.name for s in store.list_feature_services()) == sorted(catalog.SERVICES)
 
 
 def test_plan_after_materialize_shows_nothing_to_change_twice(small_season, tmp_path, monkeypatch):

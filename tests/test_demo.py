@@ -15,15 +15,20 @@ def test_demo_runs_end_to_end_and_again(data_dir, capsys, monkeypatch):
     monkeypatch.setenv("NBAFS_PROGRESS", "plain")
     assert cli.main(SMALL) == 0
     out = capsys.readouterr().out
-    for text in ("Steps", "model", "season average", "last-5 average", "Skew check", "0 mismatches", "Charts"):
+    for text in ("Steps", "MAE per market", "season avg", "last 5", "Against the books", "break-even",
+                 "Brier", "Effect of the availability features", "slate, every market", "Largest edges",
+                 "Skew check", "0 mismatches", "Charts"):
         assert text in out, text
-    for name in ("predicted_vs_actual.png", "feature_importance.png", "usage_spike_score.png"):
+    for market in ("points", "rebounds", "assists", "threes", "pra"):
+        assert (data_dir / "models" / f"player_{market}_v1" / "model.joblib").exists(), market
+        assert (data_dir / "models" / f"player_{market}_v1_without_availability" / "model.joblib").exists(), market
+    for name in ("predicted_vs_actual.png", "feature_importance.png", "usage_spike_score.png", "reliability.png"):
         png = data_dir / "reports" / name
         assert png.exists() and png.stat().st_size > 10_000, name
-    assert (data_dir / "models" / "player_points_v1" / "model.joblib").exists()
 
     # Re-runnable: the same command in the same directory rebuilds the store and succeeds.
-    assert cli.main(SMALL + ["--json"]) == 0
+    assert cli.main(SMALL + ["--json", "--no-effect"]) == 0
+    assert not (data_dir / "models" / "player_points_v1_without_availability").exists()
 
 
 def test_demo_refuses_a_store_it_did_not_make(data_dir):
