@@ -644,9 +644,10 @@ def market_rows(run: MarketsRun) -> dict[str, dict]:
         if name in run.effect:
             e = run.effect[name]
             row["MAE without " + "+".join(run.without)] = e["without"]["mae"]
-            out = e.get("teammate_out") or {}
-            if out.get("rows"):
-                row["teammate out: MAE with / without"] = f"{out['mae_with']:.3f} / {out['mae_without']:.3f} (n={out['rows']:,})"
+            teammate = e.get("teammate_out") or {}
+            if teammate.get("rows"):
+                row["teammate out: MAE with / without"] = (f"{teammate['mae_with']:.3f} / {teammate['mae_without']:.3f} "
+                                                           f"(n={teammate['rows']:,})")
         if r.metrics.get("betting"):
             row.update({k: v for k, v in summary_row(r.metrics["betting"]).items() if k not in ("market", "rows")})
         out[name] = row
