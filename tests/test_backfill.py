@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from feature_repo.feature_views import FEATURE_VIEWS
 from materialize import backfill, lock
 from nbafs import paths
 from tests import backfill_support as support
@@ -51,8 +52,7 @@ def test_backfill_runs_every_phase_and_writes_the_report(store_dir, capsys):
     assert rep.transform["nba_precompute.player_composite_factors"] > 0
     mat = rep.phase("materialize")
     assert mat.rows == rep.rows_materialized > 0
-    assert set(rep.views) == {"player_game_summary", "upcoming_player_game_context",
-                              "player_composite_factors", "player_points_line"}
+    assert set(rep.views) == set(FEATURE_VIEWS)
     assert rep.verify and not any(r["problems"] for r in rep.verify)
     assert rep.window == ("2025-10-21T00:00:00+00:00", "2025-12-03T06:00:00+00:00")
     # Per-date gate figures for the charts, for every game date with games.

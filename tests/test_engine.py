@@ -106,7 +106,7 @@ def test_older_range_after_newer_never_goes_back_in_time(store_dir, clean_store)
     after = support.dump_all(store)
     for view, frame in newer.items():
         keys = [c for c in frame.columns if c not in ("event_timestamp", "created_timestamp")][:1]
-        if view == "player_points_line":
+        if view in ("player_points_line", "player_prop_lines"):  # keyed by player and game
             keys = ["player_lookup", "game_id"]
         merged = frame.merge(after[view], on=keys, suffixes=("_newer", "_after"))
         assert len(merged) == len(frame), f"{view}: rows of the newer run disappeared"
