@@ -36,12 +36,8 @@ from warehouse.validate import conform
 PLAYERS = ("ann", "bob", "cy")
 GAMES = ("G1", "G2")
 BASE = pd.Timestamp("2025-11-01 00:00", tz="UTC")
-VIEW_TABLES = {
-    "player_game_summary": schema.PLAYER_GAME_SUMMARY,
-    "upcoming_player_game_context": schema.UPCOMING_PLAYER_GAME_CONTEXT,
-    "player_composite_factors": schema.PLAYER_COMPOSITE_FACTORS,
-    "player_points_line": schema.PLAYER_POINTS_LINE_CONSENSUS,
-}
+VIEW_TABLES = {name: schema.table(view.batch_source.name) for name, view in FEATURE_VIEWS.items()}
+BY_GAME = {name for name, view in FEATURE_VIEWS.items() if "game" in view.entities}  # keyed by player and game
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +98,12 @@ def _rows(view: str, specs, rng, serial) -> list[Row]:
         created = ts + pd.Timedelta(minutes=created_min) + pd.Timedelta(seconds=next(serial))
         vals = {f.name: _value(rng, f.dtype, table.column(f.name).nullable) for f in features}
         out.append(Row(PLAYERS[p], GAMES[g], ts, created, vals))
-        if correction is not None and view != "player_points_line":
+        if correction is not None and view not in BY_GAME:
             # the line table's grain includes the snapshot time, so a line is corrected by a
             # later snapshot, which the random rows already cover
             fixed = {f.name: _value(rng, f.dtype, table.column(f.name).nullable) for f in features}
             out.append(Row(PLAYERS[p], GAMES[g], ts, created + pd.Timedelta(minutes=correction), fixed))
-    if view == "player_points_line":  # one snapshot per (player, game, time)
+    if view in BY_GAME:  # one snapshot per (player, game, time)
         seen, unique = set(), []
         for r in out:
             if (r.player, r.game, r.ts) not in seen:
@@ -138,7 +134,7 @@ def _write(view: str, rows: list[Row]) -> None:
         rec = {c.name: _default(c, r) for c in table.columns}
         rec.update(r.values)
         rec.update(player_lookup=r.player, event_timestamp=r.ts, created_at=r.created)
-        rec["game_id"] = r.game if view == "player_points_line" else f"{view}-{i}"
+        rec["game_id"] = r.game if view in BY_GAME else f"{view}-{i}"
         if "snapshot_at" in rec:
             rec["snapshot_at"] = r.ts
         records.append(rec)
@@ -151,7 +147,7 @@ def _write(view: str, rows: list[Row]) -> None:
 
 def expected_row(view: str, rows: list[Row], player: str, game: str, t: pd.Timestamp) -> Row | None:
     ttl = FEATURE_VIEWS[view].ttl
-    keyed_by_game = view == "player_points_line"
+    keyed_by_game = view in BY_GAME
     known = [
         r for r in rows
         if r.player == player and (not keyed_by_game or r.game == game)
