@@ -515,18 +515,24 @@ def feature_effect(full: TrainResult, reduced: TrainResult) -> dict:
         "without": without,
         "mae_change_without": _diff(without["mae"], with_["mae"]),
         "brier_change_without": _diff(without["brier"], with_["brier"]),
-        "teammate_out": teammate_out_effect(full.eval_predictions, reduced.eval_predictions),
+        "big_absence": big_absence_effect(full.eval_predictions, reduced.eval_predictions),
     }
 
 
-def teammate_out_effect(full: pd.DataFrame, reduced: pd.DataFrame) -> dict:
-    """Both models' MAE on the evaluation rows where a rotation teammate missed the team's last
-    game (``rotation_teammates_out > 0``): where the availability proxies have something to say.
-    The two frames hold the same rows; they are matched on (player_lookup, game_id)."""
+BIG_ABSENCE = 25.0
+"""``vacated_usage_share`` from which an absence counts as big: a quarter of the team's
+possessions (a star, or two starters) missed the team's last game. Some rotation teammate
+is out for 82% of the real season's rows, a big absence for 34% (sample season: 38%, 5%)."""
+
+
+def big_absence_effect(full: pd.DataFrame, reduced: pd.DataFrame) -> dict:
+    """Both models' MAE on the evaluation rows with a big absence (``vacated_usage_share >=
+    BIG_ABSENCE``): where the availability proxies have most to say. The two frames hold the
+    same rows; they are matched on (player_lookup, game_id)."""
     keys = ["player_lookup", "game_id"]
-    both = full[[*keys, "actual", "predicted", "rotation_teammates_out"]].merge(
+    both = full[[*keys, "actual", "predicted", "vacated_usage_share"]].merge(
         reduced[[*keys, "predicted"]], on=keys, suffixes=("", "_without"), validate="one_to_one")
-    rows = both[both["rotation_teammates_out"] > 0]
+    rows = both[both["vacated_usage_share"] >= BIG_ABSENCE]
     if rows.empty:
         return {"rows": 0, "mae_with": None, "mae_without": None, "mae_change_without": None}
     with_, without = mae(rows["actual"], rows["predicted"]), mae(rows["actual"], rows["predicted_without"])
@@ -644,9 +650,9 @@ def market_rows(run: MarketsRun) -> dict[str, dict]:
         if name in run.effect:
             e = run.effect[name]
             row["MAE without " + "+".join(run.without)] = e["without"]["mae"]
-            teammate = e.get("teammate_out") or {}
+            teammate = e.get("big_absence") or {}
             if teammate.get("rows"):
-                row["teammate out: MAE with / without"] = (f"{teammate['mae_with']:.3f} / {teammate['mae_without']:.3f} "
+                row["big absence: MAE with / without"] = (f"{teammate['mae_with']:.3f} / {teammate['mae_without']:.3f} "
                                                            f"(n={teammate['rows']:,})")
         if r.metrics.get("betting"):
             row.update({k: v for k, v in summary_row(r.metrics["betting"]).items() if k not in ("market", "rows")})
@@ -691,11 +697,11 @@ def print_markets(run: MarketsRun, console=None) -> None:
         console.print(f"• {v}")
     if run.effect:
         eff = Table(title=f"Effect of the {'+'.join(run.without)} features: the same split with and without")
-        for col in ("market", "MAE with", "MAE without", "Δ MAE", "Δ MAE, teammate out", "Brier with",
+        for col in ("market", "MAE with", "MAE without", "Δ MAE", "Δ MAE, big absence", "Brier with",
                     "Brier without", "ROI with", "ROI without"):
             eff.add_column(col, justify="left" if col == "market" else "right")
         for name, e in run.effect.items():
-            w, wo, out = e["with"], e["without"], e.get("teammate_out") or {}
+            w, wo, out = e["with"], e["without"], e.get("big_absence") or {}
             eff.add_row(name, _f(w["mae"]), _f(wo["mae"]),
                         "—" if e["mae_change_without"] is None else f"{e['mae_change_without']:+.3f}",
                         "—" if out.get("mae_change_without") is None
@@ -704,8 +710,8 @@ def print_markets(run: MarketsRun, console=None) -> None:
                         _roi(wo["roi_consensus"], ci=False))
         console.print(eff)
         left_out = next(iter(run.effect.values()))["left_out"]
-        console.print(f"Left out: {', '.join(left_out)}. Δ MAE > 0: the model is worse without them; 'teammate "
-                      "out': on the evaluation rows where a rotation teammate missed the team's last game.")
+        console.print(f"Left out: {', '.join(left_out)}. Δ MAE > 0: the model is worse without them; 'big absence': "
+                      f"on the evaluation rows whose missing teammates used >= {BIG_ABSENCE:g}% of the team's possessions.")
     if run.chart:
         console.print(f"Reliability chart: {run.chart}")
 
