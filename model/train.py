@@ -112,7 +112,8 @@ class TrainResult:
 # --- fit and evaluate (pure: no I/O) ---------------------------------------------------------
 
 def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = None, features=None,
-                     market: Market = POINTS) -> tuple[Pipeline, dict, ResidualModel, pd.DataFrame]:
+                     market: Market = POINTS, sizes: tuple[int, ...] = ITERATION_GRID,
+                     ) -> tuple[Pipeline, dict, ResidualModel, pd.DataFrame]:
     """Split by time, fit on the earlier dates, score the later ones.
 
     Returns the fitted pipeline, the metrics, the residual model (fit on out-of-sample
@@ -136,7 +137,7 @@ def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = No
         )
     train_rows, eval_rows = labelled[split.train_mask], labelled[split.eval_mask]
     _refuse_empty_features(train_rows, features)
-    selection, oos = _select(train_rows, features, market)
+    selection, oos = _select(train_rows, features, market, sizes)
     if oos is None:
         raise UserError(
             f"P(over) needs out-of-sample residuals from the training dates, and the {split.n_train:,} training rows "
@@ -205,8 +206,9 @@ def select_model(train_rows: pd.DataFrame, features=FEATURES, market: Market = P
     return _select(train_rows, features, market)[0]
 
 
-def _select(train_rows: pd.DataFrame, features, market: Market) -> tuple[dict, pd.DataFrame | None]:
-    """``select_model``'s choice, and the inner validation rows' ``predicted`` and ``actual``.
+def _select(train_rows: pd.DataFrame, features, market: Market,
+            sizes: tuple[int, ...] = ITERATION_GRID) -> tuple[dict, pd.DataFrame | None]:
+    """``select_model``'s choice among ``sizes``, and the inner validation rows' ``predicted`` and ``actual``.
 
     The predictions are the staged ones at the chosen size: with early stopping off and no
     subsampling, the first k rounds of the grown model are the model of size k fit on the
@@ -217,7 +219,7 @@ def _select(train_rows: pd.DataFrame, features, market: Market) -> tuple[dict, p
     dates = game_dates(train_rows)
     if len(set(dates)) < 2:
         return {"method": "none: fewer than two training dates", "target": candidates[0],
-                "max_iter": max(ITERATION_GRID)}, None
+                "max_iter": max(sizes)}, None
     inner_start = default_eval_start(dates)
     inner = time_split(dates, inner_start)
     fit_rows, val_rows = train_rows[inner.train_mask], train_rows[inner.eval_mask]
@@ -225,10 +227,10 @@ def _select(train_rows: pd.DataFrame, features, market: Market) -> tuple[dict, p
     scores: dict[tuple, float] = {}
     staged: dict[tuple, np.ndarray] = {}
     for target in candidates:
-        probe = make_pipeline(features, target)
+        probe = make_pipeline(features, target, max(sizes))
         probe.fit(fit_rows, fit_rows[label].to_numpy(dtype=float))
         for i, pred in enumerate(probe.named_steps["regressor"].staged_predict(X), start=1):
-            if i in ITERATION_GRID:
+            if i in sizes:
                 scores[(target, i)] = mae(y, pred)
                 staged[(target, i)] = pred
     target, size = min(scores, key=lambda k: (scores[k], k[1]))
@@ -336,12 +338,14 @@ def _entity_rows(start: dt.date, end: dt.date) -> pd.DataFrame:
 
 
 def train(start, end, eval_start=None, name: str | None = None, training_set: pd.DataFrame | None = None,
-          market: Market | str = POINTS, drop: Iterable[str] = (), bets: bool = True) -> TrainResult:
+          market: Market | str = POINTS, drop: Iterable[str] = (), bets: bool = True,
+          sizes: tuple[int, ...] = ITERATION_GRID) -> TrainResult:
     """Build a market's training set for START..END (unless given), fit, evaluate, save.
 
     ``name``: the folder under data/models/ (default the service name, plus
     ``_without_<group>`` when ``drop`` leaves out a group of ``model.dataset.GROUPS``).
     ``bets``: run the bettor's evaluation (reads the bet offers from the warehouse).
+    ``sizes``: the boosting-round counts the inner split chooses among (one size = fixed).
     """
     market = _market(market)
     drop = tuple(drop)
@@ -366,7 +370,7 @@ def train(start, end, eval_start=None, name: str | None = None, training_set: pd
                         f"Build it with serving.training_set.build_training_set(rows, service={market.service!r})")
     t1 = time.perf_counter()
     features = features_for(market, drop)
-    pipeline, metrics, residuals, eval_rows = fit_and_evaluate(training_set, eval_start, features, market)
+    pipeline, metrics, residuals, eval_rows = fit_and_evaluate(training_set, eval_start, features, market, sizes)
     timings["fit_evaluate_s"] = round(time.perf_counter() - t1, 3)
     if bets:
         t2 = time.perf_counter()
@@ -436,7 +440,10 @@ def train_markets(start, end, eval_start=None, markets: Iterable[Market | str] |
 
     One retrieval for all the markets' training sets; the evaluation start is resolved
     once from the range's game dates, so every market (and every reduced model of
-    ``without``) is judged on the same dates. ``progress`` gets one line per step.
+    ``without``) is judged on the same dates. A reduced model keeps its full model's number
+    of boosting rounds: the comparison changes the features and nothing else (a choice of
+    rounds on a flat inner curve moved the MAE more than the features did).
+    ``progress`` gets one line per step.
     """
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     chosen = [_market(m) for m in (markets if markets is not None else MARKETS)]
@@ -466,7 +473,7 @@ def train_markets(start, end, eval_start=None, markets: Iterable[Market | str] |
         if without:
             t2 = time.perf_counter()
             reduced = run.reduced[m.name] = train(start, end, eval_start, training_set=sets[m.service], market=m,
-                                                  drop=without)
+                                                  drop=without, sizes=(r.metrics["model_selection"]["max_iter"],))
             run.effect[m.name] = feature_effect(r, reduced)
             say(f"[{i}/{len(chosen)}] {m.name} without {', '.join(without)}: {_progress(reduced.metrics)} "
                 f"({time.perf_counter() - t2:.1f} s)")
