@@ -43,6 +43,7 @@ from nbafs import paths
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, noon_eastern
 from warehouse.markets import MARKETS, POINTS, Market
+from warehouse.markets import market as market_named
 
 ID_COLUMNS = ("player_lookup", "player_name", "team_abbr", "opponent_team_abbr", "game_id", "is_home")
 EDGE_HELP = ("edge = the model's probability of its call minus the market's no-vig probability of that side "
@@ -89,7 +90,7 @@ def predict(day, markets: Iterable[Market | str] | None = None, at: dt.datetime 
     day = as_date(day)
     at = at or noon_eastern(day)
     asked = markets is not None
-    chosen = [_market(m) for m in (markets if asked else MARKETS)]
+    chosen = [market_named(m) for m in (markets if asked else MARKETS)]
     saved, untrained = {}, []
     for m in chosen:
         if asked or artifacts.exists(m.service):
@@ -153,17 +154,6 @@ def sort_by_edge(table: pd.DataFrame) -> pd.DataFrame:
 
 def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
-
-
-def _market(m: Market | str) -> Market:
-    if isinstance(m, Market):
-        return m
-    from warehouse.markets import market
-
-    try:
-        return market(m)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from None
 
 
 # --- command line --------------------------------------------------------------------

@@ -56,6 +56,7 @@ from model.residuals import ResidualModel
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date
 from warehouse.markets import MARKETS, POINTS, Market
+from warehouse.markets import market as market_named
 
 # Fixed, chosen before looking at any evaluation date; never tuned on them. Only the
 # number of boosting rounds is chosen per training set, on the training dates alone
@@ -347,7 +348,7 @@ def train(start, end, eval_start=None, name: str | None = None, training_set: pd
     ``bets``: run the bettor's evaluation (reads the bet offers from the warehouse).
     ``sizes``: the boosting-round counts the inner split chooses among (one size = fixed).
     """
-    market = _market(market)
+    market = market_named(market)
     drop = tuple(drop)
     start, end = as_date(start), as_date(end)
     eval_start = as_date(eval_start) if eval_start is not None else None
@@ -390,17 +391,6 @@ def train(start, end, eval_start=None, name: str | None = None, training_set: pd
                "fingerprint": fp["sha256"], **metrics, "timings": timings}
     directory = artifacts.save(name, pipeline, features, fp, metrics, residuals, eval_rows)
     return TrainResult(name, directory, metrics, pipeline, training_set, eval_rows, market, residuals)
-
-
-def _market(m: Market | str) -> Market:
-    if isinstance(m, Market):
-        return m
-    from warehouse.markets import market
-
-    try:
-        return market(m)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from None
 
 
 def _check_range(start: dt.date, end: dt.date, eval_start: dt.date | None) -> None:
@@ -446,7 +436,7 @@ def train_markets(start, end, eval_start=None, markets: Iterable[Market | str] |
     ``progress`` gets one line per step.
     """
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    chosen = [_market(m) for m in (markets if markets is not None else MARKETS)]
+    chosen = [market_named(m) for m in (markets if markets is not None else MARKETS)]
     without = tuple(without)
     for group in without:
         if group not in GROUPS:

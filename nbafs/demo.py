@@ -190,6 +190,7 @@ def outcome(slate) -> dict:
     """
     from model.dataset import label_for
     from model.outcomes import slate_outcomes
+    from warehouse.markets import market as market_named
 
     actual = slate_outcomes(slate.day)
     played = actual[actual["minutes"] > 0]
@@ -223,12 +224,6 @@ def outcome(slate) -> dict:
         "markets": per_market,
         "table": table,
     }
-
-
-def market_named(name: str):
-    from warehouse.markets import market
-
-    return market(name)
 
 
 # --- the run ----------------------------------------------------------------------------

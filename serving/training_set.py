@@ -57,6 +57,7 @@ from feature_repo import catalog
 from nbafs import profile, timeline
 from nbafs.errors import UserError
 from warehouse.markets import MARKETS, Market
+from warehouse.markets import market as market_named
 
 FEATURE_SERVICE = "player_points_v1"
 ENTITY_COLUMNS = ("player_lookup", "game_id", "game_date", "event_timestamp")
@@ -73,24 +74,15 @@ returns them in any order), so results are joined on this key, never by position
 
 def service_name(service: str | None = None, market: str | None = None) -> str:
     """The service asked for by name (``player_rebounds_v1``) or by market (``rebounds``); default points."""
-    if service is not None and market is not None and catalog.SERVICE_MARKETS.get(service) is not _market(market):
+    if service is not None and market is not None and catalog.SERVICE_MARKETS.get(service) is not market_named(market):
         raise UserError(f"--service {service} and --market {market} disagree; give one of them.")
     if market is not None:
-        return _market(market).service
+        return market_named(market).service
     service = service or FEATURE_SERVICE
     if service not in catalog.SERVICES:
         raise UserError(f"no feature service {service!r} in feature_repo/catalog.py SERVICES; services: "
                         f"{', '.join(catalog.SERVICES)}")
     return service
-
-
-def _market(name: str) -> Market:
-    from warehouse.markets import market
-
-    try:
-        return market(name)
-    except KeyError as exc:
-        raise UserError(str(exc.args[0])) from None
 
 
 def market_of(service: str = FEATURE_SERVICE) -> Market:
@@ -301,7 +293,7 @@ def labels(rows: pd.DataFrame, market: Market | str = "points") -> pd.Series:
 
     Joined on (player_lookup, game_id), never by position.
     """
-    m = _market(market) if isinstance(market, str) else market
+    m = market_named(market) if isinstance(market, str) else market
     return labels_by_market(rows, [m])[m.stat].rename(m.stat)
 
 

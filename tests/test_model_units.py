@@ -461,13 +461,13 @@ def test_without_availability_is_the_same_split_and_its_effect_is_measured():
 
 
 def test_market_names_resolve_for_the_command_line():
-    from model.train import _market
-
-    assert _market("threes") is market_named("player_threes")
     from nbafs.errors import UserError
 
-    with pytest.raises(UserError, match="markets: points, rebounds"):
-        _market("steals")
+    assert market_named("threes") is market_named("player_threes") is market_named(market_named("threes"))
+    with pytest.raises(UserError, match="markets: points, rebounds"):  # printed by the CLI, no traceback
+        market_named("steals")
+    with pytest.raises(KeyError):
+        market_named("steals")
 
 
 # --- two markets end to end on a small generated league -----------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nbafs.errors import UserError
+
 
 @dataclass(frozen=True)
 class Market:
@@ -51,12 +53,21 @@ YES_NO: tuple[str, ...] = ("player_double_double", "player_triple_double")
 ODDS_API_KEYS: tuple[str, ...] = tuple(m.odds_api_key for m in MARKETS) + STORED_ONLY
 
 
-def market(name: str) -> Market:
-    """A market by its name (``rebounds``) or its Odds API key (``player_rebounds``)."""
+class UnknownMarket(UserError, KeyError):
+    """A market name that warehouse/markets.py does not declare."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def market(name: "str | Market") -> Market:
+    """A market by its name (``rebounds``) or its Odds API key (``player_rebounds``); a Market as is."""
+    if isinstance(name, Market):
+        return name
     for m in MARKETS:
         if name in (m.name, m.odds_api_key):
             return m
-    raise KeyError(f"no market {name!r} in warehouse/markets.py; markets: {', '.join(m.name for m in MARKETS)}")
+    raise UnknownMarket(f"no market {name!r} in warehouse/markets.py; markets: {', '.join(m.name for m in MARKETS)}")
 
 
 def by_odds_api_key() -> dict[str, Market]:

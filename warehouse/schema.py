@@ -113,6 +113,9 @@ BOX_SCORE_STATS = (
     _count("personal_fouls", "Personal fouls"),
 )
 
+PLAYER_LOOKUP = Column("player_lookup", "STRING", False, "Normalized player name")
+GAMES_PLAYED_SEASON = Column("games_played_season", "INT64", False,
+                             "Games played (minutes > 0) this season before the game", min_value=0)
 CREATED_AT = Column("created_at", "TIMESTAMP", False, "When the row was written; retrieval never sees a row before it")
 EVENT_TS_BOX = Column("event_timestamp", "TIMESTAMP", False, "When the facts became known: 06:00 UTC the day after game_date")
 EVENT_TS_UPCOMING = Column(
@@ -181,7 +184,7 @@ ODDS_API_PLAYER_POINTS_PROPS = Table(
     grain=("game_id", "player_lookup", "bookmaker", "snapshot_at"),
     description="One row per player, game, sportsbook and snapshot: the points line offered.",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("player_name", "STRING", False, "Player name as the sportsbook spells it"),
         Column("bookmaker", "STRING", False, "Sportsbook key, e.g. draftkings"),
         Column("points_line", "FLOAT64", False, "Points line (over/under threshold)", min_value=0),
@@ -201,7 +204,7 @@ ODDS_API_PLAYER_PROPS = Table(
         "points, whose lines stay in odds_api_player_points_props (the upstream contract)."
     ),
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("player_name", "STRING", False, "Player name as the sportsbook spells it"),
         Column("market", "STRING", False,
                "Odds API market key (warehouse/markets.py): player_rebounds, player_assists, player_threes, "
@@ -225,7 +228,7 @@ PLAYER_GAME_SUMMARY = Table(
     description="One row per player per game: box score, team totals and usage rate.",
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("player_name", "STRING", False, "Player name"),
         Column("team_abbr", "STRING", False, "Player's team"),
         Column("opponent_team_abbr", "STRING", False, "Opponent"),
@@ -257,12 +260,12 @@ UPCOMING_PLAYER_GAME_CONTEXT = Table(
     ),
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("team_abbr", "STRING", False, "Player's team"),
         Column("opponent_team_abbr", "STRING", False, "Opponent"),
         Column("season", "STRING", False, "Season label"),
         Column("is_home", "BOOL", False, "The upcoming game is at home"),
-        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+        GAMES_PLAYED_SEASON,
         Column("days_rest", "INT64", True, "Days since the team's previous game minus one; NULL for its first game", min_value=0),
         Column("is_back_to_back", "BOOL", True, "The team played the day before; NULL for its first game"),
         Column("points_avg_last_5", "FLOAT64", True, "Mean points over the last 5 games played before the game", min_value=0),
@@ -283,7 +286,7 @@ PLAYER_POINTS_LINE_CONSENSUS = Table(
     description="One row per player, game and snapshot: the median points line across books.",
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("snapshot_at", "TIMESTAMP", False, "Snapshot time"),
         Column("points_line", "FLOAT64", False, "Median points line across the books at this snapshot", min_value=0),
         Column("books_count", "INT64", False, "Number of books quoting the player at this snapshot", min_value=1),
@@ -318,7 +321,7 @@ PLAYER_PROP_LINES = Table(
     ),
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("snapshot_at", "TIMESTAMP", False, "Snapshot time"),
     ) + _market_line_columns() + (
         Column("event_timestamp", "TIMESTAMP", False, "Equal to snapshot_at: the lines are known from then"),
@@ -358,11 +361,11 @@ PLAYER_STAT_FORM = Table(
     ),
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("team_abbr", "STRING", False, "Player's team"),
         Column("opponent_team_abbr", "STRING", False, "Opponent"),
         Column("season", "STRING", False, "Season label"),
-        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+        GAMES_PLAYED_SEASON,
     ) + _stat_form_columns() + (
         Column("minutes_avg_last_3", "FLOAT64", True, "Mean minutes over the last 3 games played before the game", min_value=0),
         Column("minutes_std_last_10", "FLOAT64", True,
@@ -383,10 +386,10 @@ PLAYER_AVAILABILITY = Table(
     ),
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("team_abbr", "STRING", False, "Player's team"),
         Column("season", "STRING", False, "Season label"),
-        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+        GAMES_PLAYED_SEASON,
         Column("rotation_teammates_out", "INT64", True,
                "Teammates of the team's recent rotation who did not play its last game; NULL before the team's "
                "first game with a box score this season", min_value=0),
@@ -415,9 +418,9 @@ PLAYER_COMPOSITE_FACTORS = Table(
     description="One row per player per game of his team: composite factors built from earlier games.",
     event_timestamp="event_timestamp",
     columns=GAME_KEYS + (
-        Column("player_lookup", "STRING", False, "Normalized player name"),
+        PLAYER_LOOKUP,
         Column("season", "STRING", False, "Season label"),
-        Column("games_played_season", "INT64", False, "Games played (minutes > 0) this season before the game", min_value=0),
+        GAMES_PLAYED_SEASON,
         Column(
             "season_usage_rate", "FLOAT64", True,
             "Usage formula on season-to-date totals before the game (player's and his team's), as Basketball-Reference computes USG%",
