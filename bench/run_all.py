@@ -1,5 +1,5 @@
 """Run every benchmark in turn (`make bench`): training retrieval, online slate reads,
-backfill/materialization, and the real-season model evaluation.
+backfill/materialization, the real-season model evaluation, and one against ten seasons.
 
 Each benchmark compares its contenders side by side in one run and prints its own
 table; this only runs them one after the other, each in its own process so one's
@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.bench_online",
     "bench.bench_backfill",
     "bench.real_data_model",
+    "bench.bench_scale",
 )
 
 
