@@ -8,7 +8,8 @@ One command, one progress display, in this order:
 1. preflight    every column the transformations and feature views read exists in the
                 warehouse partitions with a usable type (< 1 s; nothing runs otherwise)
 2. transform    the phase transformations for the game dates (transformations.runner)
-3. setup        open the feature store (``feast apply`` of feature_repo/ if its registry is empty)
+3. setup        open the feature store; ``feast apply`` of feature_repo/ only if it differs from
+                the registry (what ``feast plan`` reports: materialize/registry_sync.py)
 4. materialize  ``FeatureStore.materialize`` over the range's event times, i.e. the same
                 batch engine as ``feast materialize`` (materialize/engine.py): chunks in
                 time order, quality gates before each chunk is written, monotonic writes,
@@ -41,9 +42,8 @@ import io
 import os
 import sys
 import time
-import warnings
 
-from materialize import preflight, progress, state
+from materialize import preflight, progress, registry_sync, state
 from materialize import report as report_mod
 from materialize.report import BackfillReport, PhaseReport
 from nbafs import paths, timeline
@@ -188,12 +188,9 @@ def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime)
         quiet = io.StringIO()  # Feast's own prints; the display says the same
         with contextlib.redirect_stdout(quiet):
             store = feature_store()
-            ph.detail = f"feature store {store.project}"
-            if not store.list_feature_views():
-                display.line(f"the registry in {paths.data_dir()} has no feature views: applying feature_repo/ (feast apply)")
-                _apply(store)
-                store = feature_store()
-                ph.detail += ", feature_repo/ applied"
+            result = registry_sync.sync(store)
+        rep.setup = result.as_dict()
+        ph.detail = f"feature store {store.project}: {result.summary}"
     display.line(f"setup: {ph.detail} ({ph.seconds:.2f}s)")
     with _timed(display, rep, "materialize") as ph:
         engine = store._get_provider().batch_engine
@@ -218,20 +215,6 @@ def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime)
                              f"{summary.rows_written:,} online rows written")
                 if summary.resumed:
                     ph.detail += "; resumed " + ", ".join(f"{v} after {t[:10]}" for v, t in summary.resumed.items())
-
-
-def _apply(store) -> None:
-    from feast.repo_operations import apply_total
-
-    cwd = os.getcwd()
-    try:
-        with warnings.catch_warnings():
-            # Feast warns on every apply with on-demand views that they are experimental:
-            # noise in the middle of the progress lines, nothing the user can act on.
-            warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
-            apply_total(store.config, paths.REPO_ROOT, skip_source_validation=False)
-    finally:
-        os.chdir(cwd)
 
 
 def _verify(display, rep: BackfillReport, start: dt.date, end: dt.date) -> None:

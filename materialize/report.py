@@ -46,6 +46,7 @@ class BackfillReport:
     message: str | None = None
     phases: list[PhaseReport] = field(default_factory=list)
     preflight: dict[str, Any] = field(default_factory=dict)
+    setup: dict[str, Any] = field(default_factory=dict)  # registry_sync: applied or not, what changed
     transform: dict[str, int] = field(default_factory=dict)  # table -> rows
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # view -> rows read/written, chunks, resumed
     gates: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # date -> feature -> figures
