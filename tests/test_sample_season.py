@@ -2,7 +2,9 @@
 
 Protects: determinism, validity against the declared schemas, internal consistency of
 box scores (team rows = sums of player rows, minutes, points identity, shooting counts),
-the schedule's shape (games per team, one a day, back-to-backs, holidays), the realism
+the schedule's shape (games per team, one a day, back-to-backs, holidays), the trades
+(a few near the deadline, deterministic, rosters of 15, the box scores and lines on the
+player's team of the day), the realism
 the features depend on (usage distribution, a teammate's usage spike when the star sits),
 the books (every modelled market quoted before tip-off, lines on x.5 with a vig, a
 consensus line more accurate than the season-to-date average and an over that wins about
@@ -196,7 +198,7 @@ def test_box_score_counts_are_consistent(full):
     dnp = p[p.minutes == 0]
     assert len(dnp) and (dnp[["points", "fga", "fta", "turnovers", "rebounds", "assists"]] == 0).all().all()
     assert p.player_lookup.str.fullmatch(r"[a-z0-9]+").all()
-    assert p.groupby("player_lookup").team_abbr.nunique().max() == 1
+    assert p.groupby("player_lookup").team_abbr.nunique().max() <= 2  # traded players: two teams
 
 
 def test_team_totals_look_like_the_nba(full):
@@ -262,6 +264,61 @@ def test_absences_exist_and_a_starter_s_usage_rises_when_the_star_sits(full):
                 diffs.append(rows.usage[sat].mean() - rows.usage[~sat].mean())
     assert len(diffs) >= 20
     assert np.mean(diffs) > 1.5 and np.mean(np.array(diffs) > 0) > 0.7
+
+
+# --- trades -----------------------------------------------------------------------------
+
+def _stints(players: pd.DataFrame) -> pd.DataFrame:
+    """One row per traded player: his old and new team, his last game date for one, first for the other."""
+    rows = players.sort_values(["player_lookup", "game_date"])
+    teams = rows.groupby("player_lookup").team_abbr.nunique()
+    rows = rows[rows.player_lookup.isin(teams[teams > 1].index)]
+    return rows.groupby("player_lookup").apply(lambda r: pd.Series({
+        "old": r.team_abbr.iloc[0], "new": r.team_abbr.iloc[-1],
+        "switches": int((r.team_abbr != r.team_abbr.shift()).sum() - 1),
+        "last_old": r[r.team_abbr == r.team_abbr.iloc[0]].game_date.max(),
+        "first_new": r[r.team_abbr == r.team_abbr.iloc[-1]].game_date.min(),
+    }), include_groups=False)
+
+
+def test_a_few_trades_near_the_deadline_swap_players_and_keep_rosters_of_fifteen(full):
+    p, sched = full[PLAYERS], full[GAMES]
+    stints = _stints(p)
+    assert (stints.switches == 1).all() and (stints.last_old < stints.first_new).all()
+    pairs = {frozenset(x) for x in zip(stints.old, stints.new)}
+    assert 3 <= len(pairs) <= 6  # each trade is between two teams, each team in one trade
+    assert len({t for pair in pairs for t in pair}) == 2 * len(pairs)
+    for pair in pairs:  # one-for-one swaps: as many players each way
+        going = stints[[frozenset(x) == pair for x in zip(stints.old, stints.new)]]
+        assert going.old.value_counts().nunique() == 1 and going.old.nunique() == 2
+    # in the week before the deadline (Feb 4): no game for the old team after it, none for the new before
+    deadline = pd.Timestamp("2026-02-04")
+    assert stints.last_old.max() <= deadline < stints.first_new.max()
+    assert stints.first_new.min() > deadline - pd.Timedelta(days=7)
+    # box score rows carry the player's team of the day: his team plays that game, the opponent is the other side
+    sides = pd.concat([sched.assign(team_abbr=sched.home_team_abbr, opp=sched.away_team_abbr),
+                       sched.assign(team_abbr=sched.away_team_abbr, opp=sched.home_team_abbr)])
+    m = p.merge(sides[["game_id", "team_abbr", "opp"]], on=["game_id", "team_abbr"], how="left", validate="many_to_one")
+    assert m.opp.notna().all() and (m.opp == m.opponent_team_abbr).all()
+    # rosters: at most 15 players a team before and after the trades, at least 8 available every game
+    for half in (p[p.game_date < stints.first_new.min()], p[p.game_date > stints.last_old.max()]):
+        assert half.groupby("team_abbr").player_lookup.nunique().max() <= 15
+    assert p.groupby(["game_id", "team_abbr"]).size().min() >= 8
+    assert p.player_lookup.nunique() == 30 * 15  # nobody new: players change teams only
+    # lines follow him: every line of a traded player is for a game of his team of the day
+    lines = _all_lines(full)
+    traded = lines[lines.player_lookup.isin(stints.index)].merge(
+        p[["game_id", "player_lookup"]], on=["game_id", "player_lookup"], how="left", indicator=True)
+    assert len(traded) and (traded._merge == "both").all()
+
+
+def test_trades_are_deterministic_for_a_seed_and_absent_from_tiny_leagues(mid):
+    again = build(**MID)
+    assert _stints(again[PLAYERS]).equals(_stints(mid[PLAYERS])) and len(_stints(mid[PLAYERS])) >= 2
+    other = _stints(build(**{**MID, "seed": 1})[PLAYERS])
+    assert len(other) and not other.index.equals(_stints(mid[PLAYERS]).index)
+    tiny = build(seed=0, n_teams=2, games_per_team=8)[PLAYERS]
+    assert tiny.groupby("player_lookup").team_abbr.nunique().max() == 1
 
 
 # --- time columns ---------------------------------------------------------------------

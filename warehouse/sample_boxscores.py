@@ -22,6 +22,9 @@ Vectorized over [team game, roster slot]. For each team game:
 
 Who has a row: a player who is out (injured or resting) has no row; a healthy player
 who did not get in (coach's decision) has a row with minutes 0 and zero counts.
+A traded player (warehouse/sample_league.py) plays in his roster slot of whichever team
+holds him in that game: from his first game for the new team on, his rows carry its
+``team_abbr`` and opponent, and his latent talent, form and injuries go with him.
 
 ``created_at``: the game's rows are written when it ends, about 2h15-2h35 after tip-off,
 never after ``box_score_known_at`` (06:00 UTC the next day). A handful of rows are late
@@ -37,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from nbafs import timeline
-from warehouse.sample_league import ROSTER, STAR, Availability, League
+from warehouse.sample_league import STAR, Availability, League
 from warehouse.sample_schedule import Schedule
 
 TEAM_STAT_COLUMNS = ("points", "fgm", "fga", "fta", "ftm", "turnovers", "oreb", "dreb")
@@ -57,6 +60,7 @@ class TeamGames:
     opp: np.ndarray
     is_home: np.ndarray
     k: np.ndarray  # the team's game number, 0-based
+    dates: np.ndarray  # [n_teams, games_per_team] datetime64[D]: the date of each team's k-th game
     back_to_back: np.ndarray  # [n_teams, games_per_team]
 
     @property
@@ -77,7 +81,7 @@ def team_games(schedule: Schedule, n_teams: int, games_per_team: int) -> TeamGam
     dates[team, k] = schedule.game_date[game]
     b2b = np.zeros((n_teams, games_per_team), dtype=bool)
     b2b[:, 1:] = (dates[:, 1:] - dates[:, :-1]) == np.timedelta64(1, "D")
-    return TeamGames(game, team, opp, is_home, k, b2b)
+    return TeamGames(game, team, opp, is_home, k, dates, b2b)
 
 
 def _seconds(minutes: np.ndarray, total_minutes: np.ndarray) -> np.ndarray:
@@ -94,7 +98,7 @@ def simulate(league: League, avail: Availability, schedule: Schedule, tg: TeamGa
              rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The player rows and team rows of every game (created_at included, corrections applied)."""
     R = tg.n
-    pid = tg.team[:, None] * ROSTER + np.arange(ROSTER)[None, :]  # [R, S]
+    pid = league.roster[tg.team, tg.k]  # [R, S]: who holds each roster slot in that game
     k = tg.k[:, None]
     out = avail.out[pid, k]
     b2b = tg.back_to_back[tg.team, tg.k]

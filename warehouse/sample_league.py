@@ -22,6 +22,17 @@ Per player and team game (index ``k``: the team's k-th game) this module also de
   to the starting five, a starter demoted), so recent form says more than the season;
   and a minutes restriction in the first 3 games back from an injury of 4+ games.
 - ``form``: a slowly wandering scoring form (AR(1) on usage), so hot and cold streaks exist.
+
+Trades (``League.trades``, ``League.roster``): in the week before a trade deadline (61% of
+the way through the calendar: Feb 4 in a full season) 3-6 trades in a 30-team league
+(proportionally fewer in a smaller one, none with fewer than TRADE_MIN_TEAMS teams or
+TRADE_MIN_GAMES games a team). Each swaps one player of a starter or rotation slot (1-8),
+and in two trades out of five also one deep-bench player, for the player in the same slot
+of the other team, between two teams that have played the same number of games by then and
+trade with nobody else. So every roster keeps 15 players and its shape, a traded player's
+k-th game is still his then team's k-th game (``out``, ``form`` and the other arrays above
+are per player and k), his latent talent, form and injuries follow him, and his first game
+for the new team is its first game after the trade date.
 """
 from __future__ import annotations
 
@@ -38,6 +49,10 @@ STAR, STARTER, ROTATION, BENCH = 0, 1, 2, 3
 SLOT_ROLE = np.array([STAR] + [STARTER] * 4 + [ROTATION] * 4 + [BENCH] * 6)
 SLOT_MINUTES = np.array([33, 30.5, 29.5, 27.5, 26.5, 21.5, 19, 17, 15, 10, 7, 4, 3, 2, 2], dtype=float)
 MIN_AVAILABLE = 8
+TRADE_MIN_TEAMS = 4  # smaller leagues have no trades
+TRADE_MIN_GAMES = 10  # nor do seasons shorter than this (games a team)
+TRADE_DEADLINE = 0.61  # the deadline's place in the season's calendar (Feb 4 in a full season)
+TRADE_WINDOW_DAYS = 7  # trades are made on the deadline or in the 6 days before it
 RAMP_AFTER = 4  # games missed injured before a player comes back on a minutes restriction
 RAMP = np.array([0.75, 0.85, 0.93])  # his minutes multiplier in his first games back
 
@@ -48,13 +63,28 @@ def team_codes() -> list[str]:
 
 
 @dataclass(frozen=True)
+class Trade:
+    """Two teams swap the players in ``slots``: each plays for the other team after ``date``."""
+
+    date: np.datetime64  # the day it is made: both teams' games up to it are with the old rosters
+    k: int  # games both teams had played by then: the players' first game for the new team is game k
+    teams: tuple[int, int]
+    slots: tuple[int, ...]
+
+    def players(self, league: "League") -> tuple[np.ndarray, np.ndarray]:
+        """The players each team gives up (the first team's, the second's), slot by slot."""
+        slots = list(self.slots)
+        return league.roster[self.teams[0], self.k - 1, slots], league.roster[self.teams[1], self.k - 1, slots]
+
+
+@dataclass(frozen=True)
 class League:
     teams: list[str]
-    # one entry per player (index p = team * ROSTER + slot)
+    # one entry per player (index p = team * ROSTER + slot on opening night)
     name: np.ndarray
     lookup: np.ndarray
-    team: np.ndarray
-    slot: np.ndarray
+    team: np.ndarray  # his team on opening night (``team_at`` after trades)
+    slot: np.ndarray  # his roster slot (a trade keeps it)
     role: np.ndarray
     big: np.ndarray
     minutes: np.ndarray
@@ -74,10 +104,20 @@ class League:
     # one entry per team
     pace: np.ndarray  # team possessions used per 48 minutes (FGA + 0.44*FTA + TOV)
     defense: np.ndarray  # multiplier on opponents' shooting accuracy (<1: good defense)
+    # who holds each roster slot in each team game k: [n_teams, games, ROSTER] player index
+    roster: np.ndarray
+    trades: tuple[Trade, ...]
 
     @property
     def n_players(self) -> int:
         return len(self.name)
+
+    def team_at(self) -> np.ndarray:
+        """The team each player plays his k-th game for: [n_players, games]."""
+        n_teams, games, _ = self.roster.shape
+        out = np.empty((self.n_players, games), dtype=np.int64)
+        out[self.roster, np.arange(games)[None, :, None]] = np.arange(n_teams)[:, None, None]
+        return out
 
 
 def _names(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +134,46 @@ def _names(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.array(names, dtype=object), np.array([normalize(x) for x in names], dtype=object)
 
 
-def build(n_teams: int, rng: np.random.Generator) -> League:
+def trades(game_dates: np.ndarray, rng: np.random.Generator) -> tuple[Trade, ...]:
+    """The season's trades, given every team's game dates ([n_teams, games] datetime64[D])."""
+    n_teams, games = game_dates.shape
+    if n_teams < TRADE_MIN_TEAMS or games < TRADE_MIN_GAMES:
+        return ()
+    first, last = game_dates.min(), game_dates.max()
+    deadline = first + np.timedelta64(int(round(TRADE_DEADLINE * int((last - first).astype(int)))), "D")
+    wanted = max(1, int(round(int(rng.integers(3, 7)) * n_teams / 30)))
+    free = np.ones(n_teams, dtype=bool)
+    made: list[Trade] = []
+    for day in np.sort(deadline - rng.integers(0, TRADE_WINDOW_DAYS, wanted).astype("timedelta64[D]")):
+        played = (game_dates <= day).sum(axis=1)
+        # pairs of free teams that have played as many games, with games left to play
+        pairs = [(a, b) for a in range(n_teams) for b in range(a + 1, n_teams)
+                 if free[a] and free[b] and played[a] == played[b] and 0 < played[a] < games]
+        if not pairs:
+            continue
+        a, b = pairs[int(rng.integers(len(pairs)))]
+        slots = (int(rng.integers(1, 9)),) + ((int(rng.integers(9, ROSTER)),) if rng.random() < 0.4 else ())
+        free[a] = free[b] = False
+        made.append(Trade(day, int(played[a]), (a, b), slots))
+    return tuple(made)
+
+
+def _roster(n_teams: int, games: int, made: tuple[Trade, ...]) -> np.ndarray:
+    roster = np.broadcast_to((np.arange(n_teams)[:, None] * ROSTER + np.arange(ROSTER))[:, None, :],
+                             (n_teams, games, ROSTER)).copy()
+    for t in made:  # each team trades at most once, so the opening-night roster is the one before
+        (a, b), k = t.teams, t.k
+        for s in t.slots:
+            roster[a, k:, s], roster[b, k:, s] = roster[b, k - 1, s], roster[a, k - 1, s]
+    return roster
+
+
+def build(n_teams: int, game_dates: np.ndarray, rng: np.random.Generator) -> League:
+    """The league; ``game_dates`` ([n_teams, games]) places the trades.
+
+    The trades draw from a child of ``rng`` (``rng.spawn``), so ``rng``'s own stream, and
+    with it every other draw of the season, is the same as in a league without trades.
+    """
     codes = team_codes()[:n_teams]
     n = n_teams * ROSTER
     team = np.repeat(np.arange(n_teams), ROSTER)
@@ -122,6 +201,7 @@ def build(n_teams: int, rng: np.random.Generator) -> League:
     )
     star_bonus = (role == STAR) | second_star
     name, lookup = _names(n, rng)
+    made = trades(game_dates, rng.spawn(1)[0])
     return League(
         teams=codes,
         name=name,
@@ -146,6 +226,8 @@ def build(n_teams: int, rng: np.random.Generator) -> League:
         pf_rate=normal(0.083, 0.02, 0.03, 0.15),
         pace=np.clip(rng.normal(111, 3, n_teams), 102, 120),
         defense=np.clip(rng.normal(1.0, 0.025, n_teams), 0.94, 1.06),
+        roster=_roster(n_teams, game_dates.shape[1], made),
+        trades=made,
     )
 
 
@@ -183,17 +265,18 @@ def availability(league: League, back_to_back: np.ndarray, rng: np.random.Genera
     # Rest: load management, mostly on the second night of a back-to-back, and rarer than
     # injuries (as under the NBA's player participation policy): so a player who sat his
     # team's last game is usually still hurt, as an injury report would say.
-    b2b = back_to_back[league.team]
+    b2b = back_to_back[league.team_at(), np.arange(games)[None, :]]
     p_rest = np.where(b2b, np.array([0.10, 0.04, 0.01, 0.0])[league.role][:, None],
                       np.array([0.005, 0.002, 0.0, 0.0])[league.role][:, None])
     resting = (rng.random((n, games)) < p_rest) & ~injured
 
     # Every team keeps at least MIN_AVAILABLE players: deep bench players come back first.
-    out = (injured | resting).reshape(len(league.teams), ROSTER, games)
-    short = (ROSTER - out.sum(axis=1)) < MIN_AVAILABLE  # [team, game]
-    bench = np.zeros(ROSTER, dtype=bool)
-    bench[9:] = True
-    fix = (short[:, None, :] & bench[None, :, None]).reshape(n, games)
+    k_of = np.arange(games)[None, :, None]
+    out = (injured | resting)[league.roster, k_of]  # [team, game, slot]
+    short = (ROSTER - out.sum(axis=2)) < MIN_AVAILABLE  # [team, game]
+    fix = np.zeros((n, games), dtype=bool)
+    t_idx, k_idx = np.nonzero(short)
+    fix[league.roster[t_idx, k_idx, 9:], k_idx[:, None]] = True
     injured &= ~fix
     resting &= ~fix
 
@@ -202,8 +285,8 @@ def availability(league: League, back_to_back: np.ndarray, rng: np.random.Genera
     usage_add = np.zeros((n, games))
     for t in np.flatnonzero(rng.random(len(league.teams)) < 0.4):
         k0 = int(rng.integers(int(0.3 * games), max(int(0.7 * games), int(0.3 * games) + 1)))
-        up = t * ROSTER + int(rng.integers(5, 9))
-        down = t * ROSTER + int(rng.integers(2, 5))
+        up = league.roster[t, k0, int(rng.integers(5, 9))]  # the players in those slots at game k0
+        down = league.roster[t, k0, int(rng.integers(2, 5))]
         minutes_mult[up, k0:] = 1.45
         usage_add[up, k0:] = 2.5
         minutes_mult[down, k0:] = 0.7

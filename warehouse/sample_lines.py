@@ -11,6 +11,8 @@ his last game (``expected_stats``). They blend that with his last-10 mean, add a
 noise and post the x.5 line nearest the median, each book its own, priced with about 4.5%
 overround (the over cheaper where its line is higher). Quoted: players not out with 18+
 expected minutes, about 7 a team; threes for shooters, assists and double-doubles fewer.
+A traded player is quoted for his new team's games from his first game for it (the books
+know the trade), his last-10 mean running over his games for both teams.
 Measured (30 teams, seed 0): the consensus line's MAE is 6% under the season-to-date
 average's for points and PRA, 3% for rebounds and assists, 0.5% for threes (real 2025-26
 books: 1.4-6.6%, threes least); the over wins 48-50%.
@@ -24,7 +26,7 @@ import pandas as pd
 
 from warehouse.markets import MARKETS, Market
 from warehouse.sample_boxscores import MAX_MINUTES, OVERTIME_P, TeamGames
-from warehouse.sample_league import ROSTER, STAR, Availability, League
+from warehouse.sample_league import STAR, Availability, League
 from warehouse.sample_schedule import Schedule
 
 BOOKMAKERS = ("draftkings", "fanduel", "betmgm", "williamhill_us", "betrivers", "bovada")
@@ -67,7 +69,7 @@ def expected_stats(league: League, avail: Availability, tg: TeamGames,
     defense, home court and back-to-backs, and ``form`` ([player, k], a usage multiplier)
     if given. Keys: ``minutes`` and the markets' stats.
     """
-    pid = tg.team[:, None] * ROSTER + np.arange(ROSTER)[None, :]
+    pid = league.roster[tg.team, tg.k]  # [R, S]: who holds each roster slot in that game
     k = tg.k[:, None]
     out = avail.out[pid, k]
     b2b = tg.back_to_back[tg.team, tg.k]
@@ -198,7 +200,7 @@ def simulate(league: League, avail: Availability, schedule: Schedule, tg: TeamGa
     form = np.ones_like(avail.form)
     form[:, 1:] = avail.form[:, :-1]  # the form a player showed up to his team's last game
     expected = expected_stats(league, avail, tg, form)
-    pgrid = tg.team[:, None] * ROSTER + np.arange(ROSTER)[None, :]
+    pgrid = league.roster[tg.team, tg.k]
     kk = tg.k[:, None]
     quoted = ~avail.out[pgrid, kk] & (expected["minutes"] >= MIN_EXPECTED_MINUTES)
     r_idx, s_idx = np.nonzero(quoted)

@@ -16,7 +16,12 @@ starters, rotation, deep bench), an 82-game schedule from late October to mid Ap
 (shorter seasons are proportionally shorter) with back-to-backs and no games on
 Thanksgiving, the Cup final, Christmas Eve and the All-Star break. Players get hurt
 and rest (their minutes and usage go to teammates: a starter's usage spikes when the
-star sits), a few change roles mid-season, and form wanders. See the modules
+star sits), a few change roles mid-season, and form wanders. Trades: in the week before
+the trade deadline (Feb 4 in a full season) 3-6 trades in a 30-team league, fewer in a
+smaller one, none with fewer than 4 teams or 10 games a team; each swaps one or two players
+between two teams, slot for slot (a starter or rotation player, sometimes a bench player
+too), so rosters stay 15. From his first game for the new team a traded player's box
+score rows and lines carry its team_abbr and opponent. See the modules
 warehouse/sample_{schedule,league,boxscores,lines}.py for the details.
 
 Absences: a player who is out (injured or resting) has NO box score row; a healthy
@@ -77,8 +82,8 @@ def build(season: str = "2025-26", seed: int = 0, n_teams: int = 30, games_per_t
     _check(season, n_teams, games_per_team, start)
     rng = np.random.default_rng(seed)
     schedule = sample_schedule.build(season, n_teams, games_per_team, start, rng)
-    league = sample_league.build(n_teams, rng)
     tg = sample_boxscores.team_games(schedule, n_teams, games_per_team)
+    league = sample_league.build(n_teams, tg.dates, rng)
     avail = sample_league.availability(league, tg.back_to_back, rng)
     players, teams = sample_boxscores.simulate(league, avail, schedule, tg, rng)
     points_lines, props = sample_lines.simulate(league, avail, schedule, tg, players, rng)
