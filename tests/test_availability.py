@@ -2,7 +2,7 @@
 
 Protects:
 - every column equals a brute-force pandas recompute of the definitions in the SQL
-  header, row by row, on a generated league and on the tiny season (DNP rows, a traded
+  header, row by row, on a generated league (with a trade) and on the tiny season (DNP rows, a traded
   player, future games without box scores, box scores that lost a row);
 - point in time: rewriting or deleting every box-score row written after 06:00 UTC on a
   game date D (the games of D and later, late corrections of earlier games) leaves every
@@ -146,8 +146,9 @@ class Oracle:
                 out_usage.append(usage * minutes / 48)
         out.update(rotation_teammates_out=len(out_minutes), vacated_minutes=float(sum(out_minutes)),
                    vacated_usage_share=float(sum(out_usage)))
-        if own:
-            recent = [g for g in games[-5:] if g.game_date >= own[0].game_date]
+        if own and own[-1].team_abbr == team:  # on the team's roster before D (not his first game after a trade)
+            first = min(r.game_date for r in own if r.team_abbr == team)
+            recent = [g for g in games[-5:] if g.game_date >= first]
             out.update(player_missed_last_game=not self.played(last.game_id, team, player),
                        player_games_missed_last_5=sum(not self.played(g.game_id, team, player) for g in recent))
         return out
@@ -212,7 +213,13 @@ def test_null_only_where_nothing_is_known(league_dir, monkeypatch):
     assert later[team_counts].isna().mean().max() < 0.05  # only the teams' first games
     assert (later.vacated_minutes.fillna(0) == 0).eq(later.rotation_teammates_out.fillna(0) == 0).all()
     played = later[later.games_played_season > 0]
-    assert played[["player_missed_last_game", "player_games_missed_last_5"]].notna().all().all()
+    own = ["player_missed_last_game", "player_games_missed_last_5"]
+    box = read(PLAYER_GAME_SUMMARY)
+    firsts = box.sort_values("game_date").drop_duplicates(["player_lookup", "team_abbr"])  # first game for each team
+    moved = firsts[firsts.duplicated("player_lookup")]  # a traded player's first game for his new team
+    first_for_new = played.set_index(["game_id", "player_lookup"]).index.isin(list(zip(moved.game_id, moved.player_lookup)))
+    assert len(moved) and played[first_for_new][own].isna().all().all()
+    assert played[~first_for_new][own].notna().all().all()
 
 
 # --- point in time -----------------------------------------------------------------------------

@@ -45,13 +45,20 @@
 --   is measured in that teammate's own games.)
 --   The sums are taken in integer millionths (of a minute, of a percent), so no engine's
 --   order of addition changes their last bits.
--- player_missed_last_game: the player did not play L for T. NULL when he has no
---   box-score row this season before D (any team): there is nothing to say he is
---   available at all; and NULL without L. (A player who joined T after L counts as
---   missing it.)
+-- player_missed_last_game: the player did not play L for T. NULL unless his most recent
+--   box-score row this season before D is for T (as in (i): nothing says he was on T's
+--   roster for L: no earlier row at all, or the row is his first game for T after a
+--   trade); and NULL without L.
 -- player_games_missed_last_5: of T's last 5 games before D dated on or after the
---   player's first box-score row this season (any team), how many he did not play for
---   T (a player traded to T counts T's games before he came as missed); NULL as above.
+--   player's first box-score row this season for T, how many he did not play for T;
+--   NULL as above.
+-- A traded player (a row for team A, then rows for team B; see the roster rule in
+--   upcoming_player_game_context.sql): until his first game for B he is A's (a
+--   candidate of (i) for A, so A's rotation counts him out once he misses A's games, and
+--   his own columns are about A's games); from that game on he is B's: never a candidate
+--   for A again, and B's games before he came are not counted as games he missed (on
+--   his first game for B itself, both his columns are NULL). The windows of (ii) are
+--   his own played games, for either team.
 -- games_played_season: copied from the context row.
 -- event_timestamp: 06:00 UTC on game_date (nbafs.timeline.upcoming_known_at).
 -- created_at: the latest of the context row's created_at and the created_at of the rows
@@ -75,13 +82,14 @@ team_dates AS (
 
 -- Every box-score row dated before @end_date (so never one dated on or after the last
 -- game described; the joins below keep only those before each game), with the date of
--- the player's next row this season, his first row's date and the newest created_at of
--- his rows so far this season.
+-- the player's next row this season, his first row's date for that team and the newest
+-- created_at of his rows so far this season.
 appearances AS (
   SELECT
     player_lookup, team_abbr, game_id, game_date, season, minutes, team_minutes, usage_rate, created_at,
     LEAD(game_date) OVER player_season AS next_row_date,
-    MIN(game_date) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS first_row_date,
+    MIN(game_date) OVER (PARTITION BY player_lookup, season, team_abbr ORDER BY game_date
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS first_team_row_date,
     MAX(created_at) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS created_through
   FROM nba_analytics.player_game_summary
   WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND DATE_SUB(@end_date, INTERVAL 1 DAY)
@@ -229,9 +237,12 @@ candidates_created AS (
   GROUP BY game_id, team_abbr
 ),
 
--- The player's own latest row this season before D (any team): his first row's date.
+-- The player's own latest row this season before D (any team): its team, and his first
+-- row's date for that team.
 player_history AS (
-  SELECT context.game_id, context.player_lookup, appearances.first_row_date, appearances.created_through
+  SELECT
+    context.game_id, context.player_lookup, appearances.team_abbr, appearances.first_team_row_date,
+    appearances.created_through
   FROM context
   JOIN appearances
     ON appearances.player_lookup = context.player_lookup
@@ -240,7 +251,8 @@ player_history AS (
     AND (appearances.next_row_date IS NULL OR appearances.next_row_date >= context.game_date)
 ),
 
--- The player in T's last 5 games before D on or after his first row this season.
+-- The player in T's last 5 games before D on or after his first row this season for T
+-- (only when his latest row before D is for T).
 player_missed AS (
   SELECT
     context.game_id,
@@ -253,12 +265,13 @@ player_missed AS (
   JOIN player_history
     ON player_history.game_id = context.game_id
     AND player_history.player_lookup = context.player_lookup
+    AND player_history.team_abbr = context.team_abbr
   JOIN team_box_games AS recent
     ON recent.team_abbr = context.team_abbr
     AND recent.season = context.season
     AND recent.complete
     AND recent.team_game_n BETWEEN last_games.last_n - 4 AND last_games.last_n
-    AND recent.game_date >= player_history.first_row_date
+    AND recent.game_date >= player_history.first_team_row_date
   LEFT JOIN appearances AS own
     ON own.game_id = recent.game_id
     AND own.team_abbr = recent.team_abbr
@@ -277,10 +290,10 @@ SELECT
   IF(last_games.last_game_id IS NULL, NULL, COALESCE(vacated.rotation_teammates_out, 0)) AS rotation_teammates_out,
   IF(last_games.last_game_id IS NULL, NULL, COALESCE(vacated.vacated_minutes_e6, 0) / 1000000) AS vacated_minutes,
   IF(last_games.last_game_id IS NULL, NULL, COALESCE(vacated.vacated_usage_share_e6, 0) / 1000000) AS vacated_usage_share,
-  IF(last_games.last_game_id IS NULL OR player_history.game_id IS NULL, NULL, NOT COALESCE(at_last.minutes > 0, FALSE))
-    AS player_missed_last_game,
-  IF(last_games.last_game_id IS NULL OR player_history.game_id IS NULL, NULL, COALESCE(player_missed.player_games_missed_last_5, 0))
-    AS player_games_missed_last_5,
+  IF(last_games.last_game_id IS NULL OR player_history.game_id IS NULL OR player_history.team_abbr != context.team_abbr,
+     NULL, NOT COALESCE(at_last.minutes > 0, FALSE)) AS player_missed_last_game,
+  IF(last_games.last_game_id IS NULL OR player_history.game_id IS NULL OR player_history.team_abbr != context.team_abbr,
+     NULL, COALESCE(player_missed.player_games_missed_last_5, 0)) AS player_games_missed_last_5,
   TIMESTAMP_ADD(TIMESTAMP(context.game_date), INTERVAL 6 HOUR) AS event_timestamp,
   GREATEST(
     context.created_at,

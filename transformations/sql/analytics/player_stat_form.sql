@@ -39,6 +39,9 @@
 --   (their played rows: minutes > 0), then the mean of those per-game totals. A game in
 --   which some played player's stat is NULL is left out (its total is unknown, not
 --   smaller). NULL before the opponent's first such game.
+-- A traded player: his windows run over his played games for either team (partitioned
+--   by player and season, not team); the opponent is the context row's, so his new
+--   team's from his first game for it (the roster rule of upcoming_player_game_context.sql).
 -- games_played_season: copied from the context row.
 -- event_timestamp: 06:00 UTC on game_date (nbafs.timeline.upcoming_known_at).
 -- created_at: the latest created_at of the rows used: the context row, the player's

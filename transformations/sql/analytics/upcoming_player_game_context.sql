@@ -24,6 +24,24 @@
 --   on one date. Which games a player did play is only used to choose rows, never as a
 --   feature value.
 --
+-- Trades. A player traded from team A to team B has A's rows up to his first game for B
+-- (dated D1) and B's rows from D1 on, never one for A after D1 nor one for B before it:
+--   - his own features (the windows, games_played_season) are over his played games
+--     for either team: they are partitioned by player and season, not by team;
+--   - the team's features (team_abbr, opponent_team_abbr, is_home, days_rest,
+--     is_back_to_back, opponent_def_rating) are the row's team's: B's from D1 on.
+--   Before D1's box score is in (the prediction of D1), nothing read here says he has
+--   moved: the schedule and box scores are per team, a line names the player and the
+--   game but not his team, and there is no transactions feed. So rule (b) keeps him with
+--   A until then: a row for every A game after his last one for A up to D1 (he sits
+--   them, as an injured player would), and on D1 a row for A's game if A plays that day,
+--   none for B's. Once D1's box score is in, rule (a) gives him B's row on D1 and A's
+--   game of D1 (if any) loses him. That row keeps the point-in-time rule: its values
+--   read only games dated before D1 (his games for A, B's schedule, the defence of B's
+--   opponent); the game's own box score decides only that the row exists, as for any
+--   debutant. So training sets have B's rows of traded players' first games, which a
+--   prediction on D1 cannot have (one row per trade and player).
+--
 -- Windows. Every rolling value counts the games the player actually played (minutes > 0)
 -- this season, strictly before D. They are computed once per played game (the form
 -- after it, over window frames of his last N played games) and each row takes the form
