@@ -84,9 +84,13 @@ def small_season(tmp_path_factory) -> Path:
 
 
 def game_dates(data_dir: Path) -> tuple[dt.date, dt.date]:
-    dates = sorted(dt.date.fromisoformat(p.stem)
-                   for p in (data_dir / "warehouse/nba_analytics/player_game_summary").glob("*.parquet"))
-    return dates[0], dates[-1]
+    from warehouse import engine
+    from warehouse.schema import PLAYER_GAME_SUMMARY
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(paths.DATA_DIR_ENV, str(data_dir))
+        dates = engine.current().partitions(PLAYER_GAME_SUMMARY)
+    return min(dates), max(dates)
 
 
 def test_apply_on_an_empty_store_then_plan_shows_nothing_to_change(tmp_path, monkeypatch):
