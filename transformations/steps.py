@@ -34,6 +34,7 @@ from warehouse.schema import (
     PLAYER_AVAILABILITY,
     PLAYER_POINTS_LINE_CONSENSUS,
     PLAYER_PROP_LINES,
+    PLAYER_SEASON_PRIOR,
     PLAYER_STAT_FORM,
     UPCOMING_PLAYER_GAME_CONTEXT,
     Table,
@@ -81,6 +82,7 @@ STEPS: tuple[Step, ...] = (
     Step(UPCOMING_PLAYER_GAME_CONTEXT, "analytics/upcoming_player_game_context.sql"),
     Step(PLAYER_STAT_FORM, "analytics/player_stat_form.sql"),
     Step(PLAYER_AVAILABILITY, "analytics/player_availability.sql"),
+    Step(PLAYER_SEASON_PRIOR, "analytics/player_season_prior.sql"),
     Step(PLAYER_COMPOSITE_FACTORS, "precompute/player_composite_factors.sql"),
 )
 

@@ -409,6 +409,46 @@ PLAYER_AVAILABILITY = Table(
     ),
 )
 
+def _prev_season_stat_columns() -> tuple[Column, ...]:
+    return tuple(
+        Column(f"{stat}_avg_prev_season", "FLOAT64", True,
+               f"Mean {stat} over the player's played games of the previous season (games whose {stat} is lost "
+               "left out); NULL when he played none", min_value=0)
+        for stat in STATS
+    )
+
+
+PLAYER_SEASON_PRIOR = Table(
+    dataset="nba_analytics",
+    name="player_season_prior",
+    grain=("game_id", "player_lookup"),
+    description=(
+        "One row per player per game of his team (the rows of upcoming_player_game_context): the player's "
+        "figures of the previous season (the season label before the row's), for the games when this "
+        "season is young. Built only from games dated before the game."
+    ),
+    event_timestamp="event_timestamp",
+    columns=GAME_KEYS + (
+        PLAYER_LOOKUP,
+        Column("team_abbr", "STRING", False, "Player's team"),
+        Column("season", "STRING", False, "Season label"),
+        GAMES_PLAYED_SEASON,
+        Column("prev_season", "STRING", False, "The season label before season, e.g. 2024-25 for 2025-26"),
+        _count("games_played_prev_season",
+               "Games the player played (minutes > 0) in the previous season; 0 when the warehouse has that "
+               "season's box scores and he played none, NULL when it has no box score of that season at all"),
+        Column("minutes_avg_prev_season", "FLOAT64", True,
+               "Mean minutes over the player's played games of the previous season; NULL when he played none",
+               min_value=0),
+    ) + _prev_season_stat_columns() + (
+        Column("usage_rate_prev_season", "FLOAT64", True,
+               "Usage formula on the previous season's totals (the player's, and his teams' over all their games "
+               "of that season, per stint), as season_usage_rate; NULL when he played none", min_value=0),
+        EVENT_TS_UPCOMING,
+        CREATED_AT,
+    ),
+)
+
 # --- nba_precompute -------------------------------------------------------------------
 
 PLAYER_COMPOSITE_FACTORS = Table(
@@ -445,6 +485,7 @@ DERIVED_TABLES = (
     UPCOMING_PLAYER_GAME_CONTEXT,
     PLAYER_STAT_FORM,
     PLAYER_AVAILABILITY,
+    PLAYER_SEASON_PRIOR,
     PLAYER_COMPOSITE_FACTORS,
 )
 ALL_TABLES = RAW_TABLES + DERIVED_TABLES
