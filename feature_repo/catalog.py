@@ -48,6 +48,7 @@ class Feature:
     upstream: tuple[str, ...]  # warehouse columns it is computed from, "dataset.table.column"
     gate: QualityGate | None  # None only for request-time features with no batch values
     request_time_view: str | None = None  # on-demand view that recomputes it; the service reads it there
+    all_null_when: str | None = None  # when it is honestly NULL in every row (training does not refuse it then)
     owner: str = "player-props@nba-feature-store"
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +56,7 @@ class Feature:
 PGS = "nba_analytics.player_game_summary"
 FORM = "nba_analytics.player_stat_form"
 AVAIL = "nba_analytics.player_availability"
+PRIOR = "nba_analytics.player_season_prior"
 PROP_LINES = "nba_analytics.player_prop_lines"
 PROPS = "nba_raw.odds_api_player_props"
 CTX = "nba_analytics.upcoming_player_game_context"
@@ -294,6 +296,56 @@ AVAILABILITY_FEATURES: tuple[Feature, ...] = (
 )
 
 
+# --- the previous season (player_season_prior): what a young season cannot say yet ------
+
+# NULL in a warehouse's first season (no box score of the season before), and for players who
+# did not play it: the means are judged only where he played games last season.
+_PLAYED_PREV_SEASON = "games_played_prev_season > 0"
+_NO_PREV_SEASON = "the warehouse holds no box score of the previous season (its first season)"
+
+
+def _season_prior_features() -> tuple[Feature, ...]:
+    out = [
+        Feature(
+            "games_played_prev_season", "Int64", "player_season_prior",
+            "Games the player played (minutes > 0) in the previous season; 0 when he played none of it, NULL "
+            "when the warehouse holds no box score of that season",
+            (f"{PRIOR}.games_played_prev_season", f"{PGS}.minutes", f"{PGS}.season"),
+            # All NULL in a warehouse's first season: no populated minimum. A whole league of
+            # newcomers is not a league (most players return): 0 nearly everywhere is the bug.
+            QualityGate(min_populated=0.0, max_zero_share=0.90, value_range=(0, 90)),
+            all_null_when=_NO_PREV_SEASON,
+        ),
+        Feature(
+            "minutes_avg_prev_season", "Float64", "player_season_prior",
+            "Mean minutes over the player's played games of the previous season",
+            (f"{PRIOR}.minutes_avg_prev_season", f"{PGS}.minutes", f"{PGS}.season"),
+            QualityGate(min_populated=0.90, max_zero_share=0.10, value_range=(0, 70), eligible_when=_PLAYED_PREV_SEASON),
+            all_null_when=_NO_PREV_SEASON,
+        ),
+    ]
+    for stat in STATS:
+        out.append(Feature(
+            f"{stat}_avg_prev_season", "Float64", "player_season_prior",
+            f"Mean {stat} over the player's played games of the previous season",
+            (f"{PRIOR}.{stat}_avg_prev_season", f"{PGS}.season") + _stat_inputs(stat),
+            QualityGate(min_populated=0.90, value_range=(0, 100), eligible_when=_PLAYED_PREV_SEASON),
+            all_null_when=_NO_PREV_SEASON,
+        ))
+    out.append(Feature(
+        "usage_rate_prev_season", "Float64", "player_season_prior",
+        "Usage formula on the previous season's totals (his and his teams', per team he played for), as "
+        "season_usage_rate",
+        (f"{PRIOR}.usage_rate_prev_season", f"{PGS}.usage_rate", f"{PGS}.season") + _USAGE_INPUTS,
+        QualityGate(value_range=(0.0, 300.0), eligible_when=_PLAYED_PREV_SEASON, **CRITICAL_USAGE_GATE),
+        all_null_when=_NO_PREV_SEASON,
+    ))
+    return tuple(out)
+
+
+SEASON_PRIOR_FEATURES: tuple[Feature, ...] = _season_prior_features()
+
+
 # --- every market's line (player_prop_lines) ---------------------------------------------
 
 def _line_features() -> tuple[Feature, ...]:
@@ -319,7 +371,7 @@ def _line_features() -> tuple[Feature, ...]:
     return tuple(out)
 
 
-FEATURES = FEATURES + _stat_form_features() + AVAILABILITY_FEATURES + _line_features()
+FEATURES = FEATURES + _stat_form_features() + AVAILABILITY_FEATURES + SEASON_PRIOR_FEATURES + _line_features()
 
 AVAILABILITY: tuple[str, ...] = tuple(f.name for f in AVAILABILITY_FEATURES)
 
@@ -351,6 +403,10 @@ PLAYER_POINTS_V1: tuple[str, ...] = (
     "minutes_std_last_10",          # 21
     *AVAILABILITY,                  # 22..26
     "points_over_prob_no_vig",      # 27
+    "games_played_prev_season",     # 28
+    "minutes_avg_prev_season",      # 29
+    "points_avg_prev_season",       # 30
+    "usage_rate_prev_season",       # 31
 )
 assert PLAYER_POINTS_V1[8] == "usage_spike_score" and PLAYER_POINTS_V1[22:27] == AVAILABILITY
 
@@ -363,14 +419,17 @@ _CONTEXT: tuple[str, ...] = (
 
 
 def market_order(m: Market) -> tuple[str, ...]:
-    """The fixed order of a market's service: its stat's form, the shared context, availability, its line."""
+    """The fixed order of a market's service: its stat's form, the shared context, availability, its line,
+    then the previous season's figures (appended later, so the earlier indices stay)."""
     if m is POINTS:
         return PLAYER_POINTS_V1
     s = m.stat
     return (
         f"{s}_avg_last_5", f"{s}_avg_last_10", f"{s}_avg_season", f"{s}_per_minute_last_10", f"{s}_std_last_10",
         f"opponent_{s}_allowed_avg_season",
-    ) + _CONTEXT + AVAILABILITY + (m.line_feature, m.over_prob_feature)
+    ) + _CONTEXT + AVAILABILITY + (m.line_feature, m.over_prob_feature) + (
+        "games_played_prev_season", "minutes_avg_prev_season", f"{s}_avg_prev_season",
+    )
 
 
 SERVICES: dict[str, tuple[str, ...]] = {m.service: market_order(m) for m in MARKETS}

@@ -88,6 +88,7 @@ player_points_line_consensus_source = SOURCES["nba_analytics.player_points_line_
 player_composite_factors_source = SOURCES["nba_precompute.player_composite_factors"]
 player_stat_form_source = SOURCES["nba_analytics.player_stat_form"]
 player_availability_source = SOURCES["nba_analytics.player_availability"]
+player_season_prior_source = SOURCES["nba_analytics.player_season_prior"]
 player_prop_lines_source = SOURCES["nba_analytics.player_prop_lines"]
 
 LINE_PUSH_SOURCE = "player_points_line_push"

@@ -11,6 +11,7 @@ the ttl, the longest a row may be served after its event time.
 | player_composite_factors | nba_precompute.player_composite_factors | player | 1 day | same grain and timing as the context |
 | player_stat_form | nba_analytics.player_stat_form | player | 1 day | same grain and timing as the context |
 | player_availability | nba_analytics.player_availability | player | 1 day | same grain and timing as the context |
+| player_season_prior | nba_analytics.player_season_prior | player | 1 day | same grain and timing as the context |
 | player_points_line | nba_analytics.player_points_line_consensus (push source ``player_points_line_push``) | player, game | 18 hours | a line is about one game and is posted on game day; a line older than that is stale |
 | player_prop_lines | nba_analytics.player_prop_lines | player, game | 18 hours | every market's line and no-vig over probability; stale like the points line |
 
@@ -33,6 +34,7 @@ from feature_repo.data_sources import (
     player_game_summary_source,
     player_points_line_push,
     player_prop_lines_source,
+    player_season_prior_source,
     player_stat_form_source,
     upcoming_player_game_context_source,
 )
@@ -142,6 +144,12 @@ player_availability = _view(
     "player's own missed games: proxies for the injury report, from earlier box scores only.",
 )
 
+player_season_prior = _view(
+    "player_season_prior", [player], player_season_prior_source, timedelta(days=1),
+    "The player's figures of the previous season (games, minutes, every market stat's mean, usage rate), "
+    "for the player's game of the day: what his first games of a season cannot say yet.",
+)
+
 player_prop_lines = _view(
     "player_prop_lines", [player, game], player_prop_lines_source, timedelta(hours=18),
     "Consensus line and no-vig over probability of every modelled market for the player's game, at the "
@@ -151,5 +159,5 @@ player_prop_lines = _view(
 FEATURE_VIEWS: dict[str, FeatureView] = {
     v.name: v
     for v in (player_game_summary, upcoming_player_game_context, player_composite_factors, player_stat_form,
-              player_availability, player_points_line, player_prop_lines)
+              player_availability, player_season_prior, player_points_line, player_prop_lines)
 }
