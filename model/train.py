@@ -137,7 +137,7 @@ def fit_and_evaluate(training_set: pd.DataFrame, eval_start: dt.date | None = No
             f"(game dates {min(dates)}..{max(dates)}); choose --eval-start inside the range"
         )
     train_rows, eval_rows = labelled[split.train_mask], labelled[split.eval_mask]
-    _refuse_empty_features(train_rows, features)
+    features = _learnable(train_rows, features)
     selection, oos = _select(train_rows, features, market, sizes)
     if oos is None:
         raise UserError(
@@ -263,19 +263,26 @@ def permutation_importance_mae(pipeline: Pipeline, rows: pd.DataFrame, features,
             for f, m, s in zip(features, result.importances_mean, result.importances_std)}
 
 
-def _refuse_empty_features(rows: pd.DataFrame, features) -> None:
-    """A feature NULL in every training row is a broken pipeline upstream, not a signal.
+def _learnable(rows: pd.DataFrame, features) -> tuple[str, ...]:
+    """The features to learn from: all of them, unless one is NULL in every training row.
 
-    (``usage_spike_score`` once was a silent constant for months.) Refuse to train and
-    say which feature, rather than fit a model that quietly ignores it.
+    Such a feature is a broken pipeline upstream, not a signal (``usage_spike_score`` once
+    was a silent constant for months): refuse to train and say which, rather than fit a
+    model that quietly ignores it. Unless the catalog declares it honestly NULL everywhere
+    at times (``Feature.all_null_when``: the previous season's figures in a warehouse's
+    first season): then it is left out of this model (trees cannot bin a column with no
+    value; the saved model lists the features it learned from), and the quality gates
+    judge it wherever it has values.
     """
     matrix = feature_matrix(rows, tuple(features))
     empty = [f for f in features if matrix[f].isna().all()]
-    if empty:
+    broken = [f for f in empty if not catalog.feature(f).all_null_when]
+    if broken:
         raise UserError(
-            f"feature(s) {', '.join(empty)} are NULL in all {len(rows):,} training rows; the feature store "
+            f"feature(s) {', '.join(broken)} are NULL in all {len(rows):,} training rows; the feature store "
             "is not serving them. Check `nbafs verify` for the range and the backfill report before training"
         )
+    return tuple(f for f in features if f not in empty)
 
 
 # --- the bettor's evaluation -------------------------------------------------------------------
