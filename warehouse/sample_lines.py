@@ -13,9 +13,9 @@ overround (the over cheaper where its line is higher). Quoted: players not out w
 expected minutes, about 7 a team; threes for shooters, assists and double-doubles fewer.
 A traded player is quoted for his new team's games from his first game for it (the books
 know the trade), his last-10 mean running over his games for both teams.
-Measured (30 teams, seed 0): the consensus line's MAE is 6% under the season-to-date
-average's for points and PRA, 3% for rebounds and assists, 0.5% for threes (real 2025-26
-books: 1.4-6.6%, threes least); the over wins 48-50%.
+Measured (30 teams, seed 0): the consensus line's MAE is 5-6% under the season-to-date
+average's for points and PRA, 2-3% for rebounds and assists, about the same for threes
+(real 2025-26 books: 1.4-6.6%, threes least); the over wins 48-51%.
 """
 from __future__ import annotations
 
