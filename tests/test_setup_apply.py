@@ -102,3 +102,38 @@ def test_a_backfill_applies_only_what_differs_from_the_registry_and_says_which(s
     assert "service player_probe_v1 deleted" in changes and any(
         c.startswith("feature view player_stat_form updated") for c in changes), changes
     assert_plans_nothing(data_dir, "the original repository's backfill")
+
+
+@pytest.mark.prod
+def test_the_production_registry_in_gcs_goes_through_the_same_comparison(prod_env, monkeypatch):
+    """On the stand-ins: a registry applied by ``feast apply`` is up to date; a service missing from it is applied.
+
+    This process imported feature_repo/ for another environment (the local profile at
+    collection, or another test's GCP project): the comparison must use this test's
+    production sources (BigQuery, its own project), or it would apply the others.
+    """
+    from feast import BigQuerySource, PushSource, RequestSource
+
+    from materialize import registry_sync
+    from nbafs.profile import feature_store
+    from tests import league
+
+    monkeypatch.setenv("NBAFS_PROGRESS", "plain")
+    league.build()  # generate, transform, and `feast apply` in a process of its own
+    store = feature_store()
+    assert type(store.registry._registry_store).__name__ == "NbaGCSRegistryStore"
+
+    first = registry_sync.sync(store)
+    assert not first.applied and first.changes == [], first.summary
+    assert first.summary == f"registry up to date ({first.objects} objects), not applied"
+    sources = [s for s in registry_sync.declarations().data_sources if not isinstance(s, (PushSource, RequestSource))]
+    assert sources and all(isinstance(s, BigQuerySource) and s.table.startswith(prod_env["NBAFS_GCP_PROJECT"] + ".")
+                           for s in sources), [getattr(s, "table", s) for s in sources]
+
+    store.registry.delete_feature_service("player_pra_v1", store.project)
+    second = registry_sync.sync(feature_store())
+    assert second.applied and [str(c) for c in second.changes] == ["service player_pra_v1 added"], second.summary
+    assert second.summary == "applied: service player_pra_v1 added"
+
+    third = registry_sync.sync(feature_store())
+    assert not third.applied, third.summary
