@@ -4,6 +4,7 @@
     python -m bench.bench_scale --seasons 1 3         a quicker run
     python -m bench.bench_scale --fresh               regenerate the raw data instead of reusing it
     python -m bench.bench_scale --tiny                harness check: 1 and 2 seasons of a 4-team league
+    python -m bench.bench_scale --from-json data/reports/bench_scale.json   the table of an earlier run
 
 For N seasons (the last N ending with --last-season: 10 = 2016-17 .. 2025-26) the data
 directory ``<work-dir>/seasons-N_<teams>x<games>_seed<seed>`` holds the raw tables of
@@ -28,7 +29,8 @@ of its own, one at a time:
                       (``serving.online.slate_vectors``): the first call, and the median of 20 more
 
 Seconds are wall seconds of the step's process (process start and imports included)
-unless marked "in process". Peak RSS is ``ru_maxrss`` of that process from ``os.wait4``:
+unless marked "in process"; CPU seconds (user + system) are shown beside them, as the
+machine is shared and wall time moves with other processes' load. Peak RSS is ``ru_maxrss`` of that process from ``os.wait4``:
 the largest resident set of the process or of any child it waited for (a peak, not a sum
 over concurrent children), never this harness's own memory. Also counted per data
 directory: the warehouse's parquet files (``warehouse/**/*.parquet``, whatever the layout
@@ -160,6 +162,7 @@ def warehouse_files(data_dir: Path) -> dict:
 
 def measure(cmd: list[str], data_dir: Path, what: str) -> dict:
     """Run ``cmd`` to its end: wall seconds, CPU seconds and peak RSS (of it and its children)."""
+    load = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=paths.REPO_ROOT, env=child_env(data_dir), stdout=out, stderr=err, text=True)
@@ -172,7 +175,7 @@ def measure(cmd: list[str], data_dir: Path, what: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{what} failed in {data_dir} (exit {proc.returncode}):\n{stdout[-2000:]}\n{stderr[-3000:]}")
     return {"seconds": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss * 1024 / MB,
-            "stdout": stdout}
+            "load_before": load, "stdout": stdout}
 
 
 def self_step(step: str, data_dir: Path) -> dict:
@@ -290,6 +293,7 @@ def rows_of(result: dict) -> list[tuple[str, str, str, str]]:
               ("slate read (first call, in process)", "slate", "in_process_s", "s"),
               (f"slate read (median of {SLATE_CALLS} more)", "slate", "warm_median_s", "s"),
               ("slate (wall)", "slate", "seconds", "s")]
+    lines += [(f"CPU s: {s}", s, "cpu_s", "s") for s in STEPS]
     lines += [(f"peak RSS: {s}", s, "peak_rss_mb", "MB") for s in STEPS]
     return lines
 
@@ -351,6 +355,9 @@ def print_table(result: dict) -> None:
         unit = "MB" if "rss" in g["goal"].lower() else "s"
         console.print(f"goal at {g['seasons']} seasons: {g['goal']}: {g['measured']:.1f} {unit} ({g['step']}) "
                       f"{'met' if g['met'] else 'NOT met'}", highlight=False)
+    console.print(f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after, on "
+                  f"{result['cores']} cores (wall seconds grow with other processes' load; CPU seconds much less)",
+                  highlight=False)
     if max(map(int, ns)) != 10:
         console.print("(the goals are for ten seasons; they are judged here at the most seasons measured)")
 
@@ -417,10 +424,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", default=None,
                         help="what code is measured, for the table and JSON (default: the repository's git commit, "
                              "+dirty with uncommitted changes)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="print the table and redraw the chart of an earlier run's bench_scale.json, measuring nothing")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
         _step_main(args.step)
+        return 0
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        print_table(result)
+        print(f"\nwritten: {chart(result, args.from_json.with_suffix('.png'))}")
         return 0
     if args.seasons is None:
         args.seasons = [1, 2] if args.tiny else [1, 3, 10]
