@@ -18,6 +18,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("generate", "warehouse.sample_season", "generate a synthetic sample season into the raw tables"),
     ("import", "warehouse.importers.cli", "import real data files or folders into the raw tables"),
     ("query", "warehouse.query", "run any SQL on the warehouse (DuckDB locally, BigQuery in prod)"),
+    ("compact", "warehouse.compact", "rewrite a warehouse of one file per game date as one file per month"),
     ("schema", "warehouse.ddl", "print the declared tables as BigQuery DDL or a Markdown table"),
     ("docs", "nbafs.docs", "write docs/tables.md and docs/features.md from the declarations"),
     ("transform", "transformations.runner", "run the phase transformations for a date range"),

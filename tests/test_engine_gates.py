@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from materialize.gates import GateError
 from nbafs import paths
 from tests import backfill_support as support
+from tests.warehouse_files import set_day_column
 from transformations.steps import STEPS
 from warehouse import storage
 from warehouse.schema import PLAYER_GAME_SUMMARY
@@ -37,11 +36,9 @@ def store_dir(tmp_path, tmp_path_factory, monkeypatch):
 
 def _lose_usage_rate_from(day: dt.date) -> None:
     """usage_rate NULL in player_game_summary from ``day`` on, and every table built from it rebuilt."""
-    for f in sorted(paths.table_dir("nba_analytics", "player_game_summary").glob("*.parquet")):
-        if dt.date.fromisoformat(f.stem) >= day:
-            t = pq.read_table(f)
-            i = t.schema.get_field_index("usage_rate")
-            pq.write_table(t.set_column(i, "usage_rate", pa.nulls(t.num_rows, pa.float64())), f)
+    for d in storage.partitions(PLAYER_GAME_SUMMARY):
+        if d >= day:
+            set_day_column(PLAYER_GAME_SUMMARY, d, "usage_rate", lambda v: [None] * len(v))
     first, last = storage.partitions(PLAYER_GAME_SUMMARY)[0], storage.partitions(PLAYER_GAME_SUMMARY)[-1]
     con = storage.connect()
     downstream = [s for s in STEPS if PLAYER_GAME_SUMMARY.fqn in s.inputs()]

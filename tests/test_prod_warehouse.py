@@ -212,8 +212,8 @@ def test_bad_input_stops_the_transform_with_one_message_and_writes_nothing(wh):
     msg = str(err.value)
     assert msg.startswith(f"preflight: {lines.fqn} has no column 'created_at' in ")
     if wh.name == "duckdb":
-        n = len(storage.partitions(lines))
-        assert f"in {n} of {n} partition files (first: {storage.partition_path(lines, storage.partitions(lines)[0])})" in msg
+        n = len(storage.files(lines))
+        assert f"in {n} of {n} partition files (first: {storage.files(lines)[0]})" in msg
     else:
         assert f"in BigQuery table {gcp.project()}.{lines.fqn};" in msg
     assert "closest existing name: 'scraped_at'" in msg

@@ -13,11 +13,11 @@ import shutil
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from nbafs import cli, paths
 from tests import tiny_season
+from tests.warehouse_files import day_rows, rewrite_day
 from transformations.runner import run
 from warehouse import storage
 from warehouse.schema import BDL_PLAYER_BOXSCORES, DERIVED_TABLES, SCHEDULE, TEAM_BOXSCORES
@@ -54,12 +54,6 @@ def derived_files() -> dict[str, str]:
     return out
 
 
-def rewrite(table, day: dt.date, change) -> None:
-    """Replace a raw partition file with ``change(arrow table)``, bypassing validation."""
-    path = storage.partition_path(table, day)
-    pq.write_table(change(pq.read_table(path)), path)
-
-
 def transform_fails(match: str) -> str:
     before = derived_files()
     assert before
@@ -70,9 +64,9 @@ def transform_fails(match: str) -> str:
 
 
 def test_played_game_without_team_totals(wh):
-    team = pq.read_table(storage.partition_path(TEAM_BOXSCORES, DAY))
+    team = day_rows(TEAM_BOXSCORES, DAY)
     gone = team.slice(0, 1).to_pylist()[0]
-    rewrite(TEAM_BOXSCORES, DAY, lambda t: t.slice(1))
+    rewrite_day(TEAM_BOXSCORES, DAY, lambda t: t.slice(1))
     msg = transform_fails("no team totals")
     assert "nba_raw.bdl_player_boxscores" in msg and "nba_raw.team_boxscores" in msg
     assert f"game_id={gone['game_id']}" in msg and f"team_abbr={gone['team_abbr']}" in msg
@@ -83,15 +77,15 @@ def test_duplicate_player_game_rows(wh):
     def dup(t: pa.Table) -> pa.Table:
         return pa.concat_tables([t, t.slice(2, 1)])
 
-    first = pq.read_table(storage.partition_path(BDL_PLAYER_BOXSCORES, DAY)).slice(2, 1).to_pylist()[0]
-    rewrite(BDL_PLAYER_BOXSCORES, DAY, dup)
+    first = day_rows(BDL_PLAYER_BOXSCORES, DAY).slice(2, 1).to_pylist()[0]
+    rewrite_day(BDL_PLAYER_BOXSCORES, DAY, dup)
     msg = transform_fails("appears 2 times")
     assert msg.startswith("nba_raw.bdl_player_boxscores: (game_id=")
     assert f"player_lookup={first['player_lookup']}" in msg and "expected one row per (game_id, player_lookup)" in msg
 
 
 def test_renamed_input_column_names_table_column_and_closest_name(wh):
-    rewrite(BDL_PLAYER_BOXSCORES, DAY, lambda t: t.rename_columns(["tov" if c == "turnovers" else c for c in t.column_names]))
+    rewrite_day(BDL_PLAYER_BOXSCORES, DAY, lambda t: t.rename_columns(["tov" if c == "turnovers" else c for c in t.column_names]))
     msg = transform_fails("has no column 'turnovers'")
     assert msg.startswith("preflight: nba_raw.bdl_player_boxscores has no column 'turnovers' in 1 of ")
     assert f"(first: {storage.partition_path(BDL_PLAYER_BOXSCORES, DAY)})" in msg and "closest existing name: 'tov'" in msg
@@ -104,21 +98,21 @@ def test_negative_count(wh):
         fga[0] = -3
         return t.set_column(t.column_names.index("fga"), "fga", pa.array(fga, pa.int64()))
 
-    row = pq.read_table(storage.partition_path(BDL_PLAYER_BOXSCORES, DAY)).slice(0, 1).to_pylist()[0]
-    rewrite(BDL_PLAYER_BOXSCORES, DAY, negative)
+    row = day_rows(BDL_PLAYER_BOXSCORES, DAY).slice(0, 1).to_pylist()[0]
+    rewrite_day(BDL_PLAYER_BOXSCORES, DAY, negative)
     msg = transform_fails("column fga is -3, expected >= 0")
     assert f"nba_raw.bdl_player_boxscores row (game_id={row['game_id']}, player_lookup={row['player_lookup']})" in msg
 
 
 def test_box_score_of_a_game_missing_from_the_schedule(wh):
-    sched = pq.read_table(storage.partition_path(SCHEDULE, DAY))
+    sched = day_rows(SCHEDULE, DAY)
     gone = sched.column("game_id")[0].as_py()
-    rewrite(SCHEDULE, DAY, lambda t: t.filter(pc.not_equal(t.column("game_id"), gone)))
+    rewrite_day(SCHEDULE, DAY, lambda t: t.filter(pc.not_equal(t.column("game_id"), gone)))
     transform_fails(f"game_id={gone} dated {DAY} but nba_raw.schedule has no such game")
 
 
 def test_cli_prints_the_message_without_traceback_and_exits_1(wh, capsys):
-    rewrite(TEAM_BOXSCORES, DAY, lambda t: t.slice(1))
+    rewrite_day(TEAM_BOXSCORES, DAY, lambda t: t.slice(1))
     assert cli.main(["transform"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("nbafs transform: error: nba_raw.bdl_player_boxscores row") and "Traceback" not in err

@@ -11,12 +11,11 @@ import datetime as dt
 import json
 import shutil
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from nbafs import cli, paths
 from tests import tiny_season
+from tests.warehouse_files import drop_day, set_day_column
 from transformations.runner import run
 from materialize.verify import verify
 from warehouse import storage
@@ -43,13 +42,6 @@ def wh(good, tmp_path, monkeypatch):
     return d
 
 
-def set_column(table, day, name, values) -> None:
-    path = storage.partition_path(table, day)
-    t = pq.read_table(path)
-    i = t.column_names.index(name)
-    pq.write_table(t.set_column(i, name, pa.array(values(t.column(name).to_pylist()), t.schema.field(name).type)), path)
-
-
 def test_healthy_warehouse_passes_with_full_coverage(wh):
     results = verify()
     days = storage.partitions(UPCOMING_PLAYER_GAME_CONTEXT)
@@ -71,7 +63,7 @@ def test_range_and_json(wh, capsys):
 
 
 def test_missing_usage_rate_for_played_rows_fails_the_date(wh, capsys):
-    set_column(PLAYER_GAME_SUMMARY, DAY, "usage_rate", lambda v: [None] * len(v))
+    set_day_column(PLAYER_GAME_SUMMARY, DAY, "usage_rate", lambda v: [None] * len(v))
     (r,) = [r for r in verify() if r["game_date"] == DAY.isoformat()]
     assert r["usage_rate_pct"] == 0.0
     assert cli.main(["verify"]) == 1
@@ -80,22 +72,22 @@ def test_missing_usage_rate_for_played_rows_fails_the_date(wh, capsys):
 
 
 def test_all_zero_usage_spike_score_fails_the_date(wh, capsys):
-    set_column(PLAYER_COMPOSITE_FACTORS, DAY, "usage_spike_score", lambda v: [0.0] * len(v))
+    set_day_column(PLAYER_COMPOSITE_FACTORS, DAY, "usage_spike_score", lambda v: [0.0] * len(v))
     assert cli.main(["verify", "--start", str(DAY), "--end", str(DAY)]) == 1
     err = capsys.readouterr().err
     assert f"{DAY}: usage_spike_score is 0 for all" in err
 
 
 def test_spike_null_despite_inputs_and_missing_rolling_usage_fail(wh, capsys):
-    set_column(PLAYER_COMPOSITE_FACTORS, DAY, "usage_spike_score", lambda v: [None] * len(v))
-    set_column(UPCOMING_PLAYER_GAME_CONTEXT, DAY, "avg_usage_rate_last_7_games", lambda v: [None] + v[1:])
+    set_day_column(PLAYER_COMPOSITE_FACTORS, DAY, "usage_spike_score", lambda v: [None] * len(v))
+    set_day_column(UPCOMING_PLAYER_GAME_CONTEXT, DAY, "avg_usage_rate_last_7_games", lambda v: [None] + v[1:])
     (r,) = verify(DAY, DAY)
     assert any("usage_spike_score NULL although both inputs are present" in p for p in r["problems"])
     assert any(p.startswith(f"1 of {r['with_history']} context rows") for p in r["problems"])
 
 
 def test_missing_context_partition_fails(wh, capsys):
-    storage.partition_path(UPCOMING_PLAYER_GAME_CONTEXT, DAY).unlink()
+    drop_day(UPCOMING_PLAYER_GAME_CONTEXT, DAY)
     (r,) = verify(DAY, DAY)
     assert "box-score rows but no upcoming_player_game_context rows" in " ".join(r["problems"])
 

@@ -5,13 +5,12 @@
     nbafs transform --print-sql                     the statements, not run
     NBAFS_PROFILE=prod nbafs transform              the same on BigQuery
 
-Four tables, in this order, each built by one BigQuery SQL file under
-transformations/sql/ (the production truth):
-
-    nba_analytics.player_game_summary           box score + team totals + usage_rate
-    nba_analytics.player_points_line_consensus  median line across books per snapshot
-    nba_analytics.upcoming_player_game_context  rolling form and schedule context
-    nba_precompute.player_composite_factors     season usage rate, usage_spike_score, ...
+The derived tables of ``transformations.steps.STEPS``, in that order (each layer reads
+the ones before it), each built by one BigQuery SQL file under transformations/sql/
+(the production truth): player_game_summary (box score, team totals, usage_rate), the
+line consensus tables, upcoming_player_game_context (rolling form, schedule context),
+player_stat_form, player_availability, ..., player_composite_factors (season usage
+rate, usage_spike_score). docs/tables.md lists them all.
 
 Rows come out for the game dates --start .. --end (default: the first to the last date
 of the raw tables, future scheduled games included); rolling and season-to-date
@@ -21,9 +20,11 @@ windows read the games before --start, so a later range needs the earlier summar
 The profile (NBAFS_PROFILE, ``warehouse.engine.current()``) picks the engine:
 
 - local (default): each SQL file is transpiled to DuckDB with sqlglot and run on the
-  embedded warehouse (NBAFS_DATA_DIR), the whole range in one pass per table. The result
-  is checked against the declared schema (warehouse/schema.py) and the game-date
-  partitions of the range are replaced, all four tables at once at the end.
+  embedded warehouse (NBAFS_DATA_DIR), one season at a time (a line per season), so ten
+  seasons need the memory of one. Each result is checked against the declared schema
+  (warehouse/schema.py) and staged beside the table's files; the next season reads
+  the staged rows, and the game dates of the range are replaced in every table at
+  once at the end (a killed run leaves the previous files as they were).
 - prod: the same SQL, submitted to BigQuery as one script with @start_date/@end_date
   query parameters (``transformations.bigquery``): input checks first, then one
   transaction deleting and re-inserting the range of each table. The derived tables
@@ -54,9 +55,12 @@ from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, season_of
 from transformations import checks
 from transformations.steps import STEPS, Step, column_reads, raw_inputs
-from warehouse import columns, engine
-from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES, Table
-from warehouse.validate import conform
+from warehouse import columns, engine, storage
+from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES
+from warehouse.validate import conform_arrow
+
+# DuckDB's memory for one season's windows (its default is 80% of the machine's RAM).
+MEMORY_LIMIT = "1GB"
 
 @dataclass
 class TableReport:
@@ -161,43 +165,78 @@ def resolve_range(start: dt.date | None, end: dt.date | None,
     return start, end
 
 
+def season_chunks(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """``start``..``end`` cut at season boundaries (August 1): the ranges one pass computes."""
+    chunks, lo = [], start
+    while lo <= end:
+        first_year = lo.year if lo.month >= 8 else lo.year - 1
+        hi = min(end, dt.date(first_year + 1, 7, 31))
+        chunks.append((lo, hi))
+        lo = hi + dt.timedelta(days=1)
+    return chunks
+
+
 def run_local(
     start: dt.date | None = None,
     end: dt.date | None = None,
     *,
     progress: Callable[[str], None] = print,
+    by_season: bool = True,
 ) -> TransformReport:
-    """Run every step on DuckDB over the embedded warehouse; write all tables at the end."""
+    """Run every step on DuckDB over the embedded warehouse, a season at a time; write it all at the end.
+
+    Each season's results are staged as files beside the tables' own (``storage.Pending``)
+    and the next season reads them (its windows and prior-season features read the
+    season before), so memory holds one season whatever the range, and nothing is in
+    place until every season succeeded. ``by_season=False`` computes the range in one
+    pass (the same rows; what the equivalence test compares against).
+    """
     t_start = time.perf_counter()
     wh = engine.current()
     if wh.name != "duckdb":
         raise UserError(f"run_local runs on the local warehouse; the active profile uses {wh.where()}")
     start, end = resolve_range(start, end, wh)
     report = TransformReport(start, end, "local")
-    params = {"start_date": start, "end_date": end}
+    chunks = season_chunks(start, end) if by_season else [(start, end)]
 
     columns.check(column_reads(), warehouse=wh)
     _check_history(start, wh)
     con = wh.connect()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    pending = storage.Pending()
+    rows = {s.table.fqn: 0 for s in STEPS}
+    seconds = {s.table.fqn: 0.0 for s in STEPS}
     try:
-        checks.run_local(con, checks.input_checks(raw_inputs()), params)
-        staged: list[tuple[Table, pa.Table]] = []
-        for step in STEPS:
-            t0 = time.perf_counter()
-            data = _compute(con, step, start, end)
-            _stage(con, step.table, data, start, end)
-            staged.append((step.table, data))
-            seconds = time.perf_counter() - t0
-            report.tables.append(TableReport(step.table.fqn, data.num_rows, seconds))
-            progress(f"{step.table.fqn:<44} {data.num_rows:>8,} rows  {seconds:6.2f} s")
+        checks.run_local(con, checks.input_checks(raw_inputs()), {"start_date": start, "end_date": end})
+        for lo, hi in chunks:
+            t_chunk = time.perf_counter()
+            days = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
+            chunk_rows = 0
+            for step in STEPS:
+                t0 = time.perf_counter()
+                data = _compute(con, step, lo, hi)
+                pending.write(step.table, data, replace_dates=days)
+                storage.attach_table(con, step.table, pending.files(step.table))
+                rows[step.table.fqn] += data.num_rows
+                chunk_rows += data.num_rows
+                seconds[step.table.fqn] += time.perf_counter() - t0
+                if len(chunks) == 1:
+                    progress(f"{step.table.fqn:<44} {data.num_rows:>8,} rows  {time.perf_counter() - t0:6.2f} s")
+                del data
+            if len(chunks) > 1:
+                label = f"season {season_of(lo)} ({lo} .. {hi})"
+                progress(f"{label:<44} {chunk_rows:>8,} rows  {time.perf_counter() - t_chunk:6.2f} s")
+        t0 = time.perf_counter()
+        pending.commit()
+    except BaseException:
+        pending.discard()
+        raise
     finally:
         con.close()
-
-    t0 = time.perf_counter()
-    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    for table, data in staged:
-        wh.write_partitions(table, data, replace_dates=days)
-    progress(f"{'written: ' + str(len(staged)) + ' tables, ' + str(len(days)) + ' game dates':<44} {'':>8}       {time.perf_counter() - t0:6.2f} s")
+    report.tables = [TableReport(fqn, rows[fqn], seconds[fqn]) for fqn in rows]
+    total_days = (end - start).days + 1
+    progress(f"{'written: ' + str(len(STEPS)) + ' tables, ' + str(total_days) + ' days':<44} {'':>8}       "
+             f"{time.perf_counter() - t0:6.2f} s")
     report.seconds = time.perf_counter() - t_start
     return report
 
@@ -207,31 +246,7 @@ def _compute(con: duckdb.DuckDBPyConnection, step: Step, start: dt.date, end: dt
         result = con.sql(step.duckdb_sql(start, end)).to_arrow_table()
     except duckdb.Error as exc:
         raise UserError(f"{step.display_path} failed on DuckDB while building {step.table.fqn}: {exc}") from None
-    return conform(step.table, result.to_pandas(), source=step.display_path)
-
-
-def _stage(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, start: dt.date, end: dt.date) -> None:
-    """Make ``dataset.table`` read the new rows for the range and the stored ones outside it.
-
-    The next layer reads this view, so a run sees its own results before anything is
-    written, and nothing is written until every layer succeeded.
-    """
-    staged, stored = f"staged__{table.name}", f"{table.dataset}.stored__{table.name}"
-    con.register(staged, data)
-    # connect() made a view over the partitions, or an empty table when there are none.
-    kind = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [table.dataset, table.name],
-    ).fetchone()[0]
-    kind = "VIEW" if kind == "VIEW" else "TABLE"
-    con.execute(f"DROP VIEW IF EXISTS {stored}")
-    con.execute(f"DROP TABLE IF EXISTS {stored}")
-    con.execute(f"ALTER {kind} {table.fqn} RENAME TO stored__{table.name}")
-    con.execute(
-        f"CREATE VIEW {table.fqn} AS "
-        f"SELECT * FROM {stored} WHERE game_date < DATE '{start}' OR game_date > DATE '{end}' "
-        f"UNION ALL BY NAME SELECT * FROM {staged}"
-    )
+    return conform_arrow(step.table, result, source=step.display_path)
 
 
 def _check_history(start: dt.date, wh: engine.Warehouse) -> None:

@@ -2,10 +2,11 @@
 
 BigQuery SQL is transpiled with sqlglot and its ``@name`` parameters bound as literals
 (``to_duckdb``); each query runs on a fresh in-memory connection whose views read the
-partition files. Reads, writes and partition lists work on the files directly, and
-the column check and the batch engine's plan read only the parquet footers
+partition files. Reads, writes and partition lists work on the files directly (a file per table and
+month, a row group per game date: ``warehouse.storage``), and the partition list, the
+column check and the batch engine's plan read only the parquet footers
 (``warehouse.footers``), so nothing here costs more than the files it must open.
-Tables need no creating: a table is its folder of partitions.
+Tables need no creating: a table is its folder of files.
 """
 from __future__ import annotations
 
@@ -87,38 +88,46 @@ def _as_bigquery_types(table: pa.Table) -> pa.Table:
 
 
 def footer_schemas(pattern: str, start: dt.date | None = None, end: dt.date | None = None) -> list[Stored]:
-    """The schema of every parquet file matching ``pattern`` (partitions of start..end when named by date)."""
+    """The schema of every parquet file matching ``pattern`` (those holding dates of start..end, when named by date)."""
     out = []
     for f in sorted(Path(p) for p in globlib.glob(pattern)):
-        try:
-            day = dt.date.fromisoformat(f.stem)
-        except ValueError:
-            day = None
-        if day is not None and ((start and day < start) or (end and day > end)):
-            continue
+        layout = storage.layout_of_file(f)
+        if layout is not None:
+            lo, hi = layout.span(f.stem)
+            if (start and hi < start) or (end and lo > end):
+                continue
         out.append(Stored(str(f), footers.footer(f).schema))
     return out
 
 
 def footer_day_counts(pattern: str, column: str, start: dt.datetime, end_excl: dt.datetime) -> DayCounts | None:
-    """Rows per UTC day from the footers: a file's rows count on the day of its earliest event in the window.
+    """Rows per UTC day from the footers, without reading a row.
 
-    None when a file has no min/max statistics for ``column`` (then the caller reads the timestamps).
+    Exact for the warehouse's files (their rows per event time, ``nbafs.events``); for
+    other files a row group's rows count on the day of its earliest event in the window.
+    None when a file has neither for ``column`` (then the caller reads the timestamps).
     """
     days: dict[dt.date, int] = {}
     spans = []
     for f in footers.footers(pattern):
         if not f.num_rows:
             continue
-        span = f.time_range(column)
-        if span is None:
-            return None
-        lo, hi = span
-        if hi < start or lo >= end_excl:
+        events = f.event_counts(column)
+        if events is not None:  # exact: rows per event time
+            for t, rows in events:
+                if start <= t < end_excl:
+                    spans.append((t, t))
+                    days[t.date()] = days.get(t.date(), 0) + rows
             continue
-        spans.append(span)
-        day = max(lo, start).date()
-        days[day] = days.get(day, 0) + f.num_rows
+        groups = f.row_group_time_ranges(column)
+        if groups is None:
+            return None
+        for lo, hi, rows in groups:
+            if hi < start or lo >= end_excl:
+                continue
+            spans.append((lo, hi))
+            day = max(lo, start).date()
+            days[day] = days.get(day, 0) + rows
     return DayCounts(days, spans)
 
 
@@ -133,20 +142,49 @@ def _parse(sql: str) -> tuple[exp.Expression, ...]:
         raise QueryError(f"the query is not valid BigQuery SQL: {exc}", str(exc)) from None
 
 
+_TEMPLATES: dict[tuple[int, tuple[str, ...]], tuple[exp.Expression, str]] = {}
+
+
 def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
     """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL.
 
     A number literal with a point or an exponent (``0.44``) is FLOAT64 in BigQuery but
     DECIMAL in DuckDB, and exact decimal arithmetic ends in other last bits than
     BigQuery's doubles; it is cast to DOUBLE so both engines compute the same floats.
-    """
 
+    With DATE parameters only (the transformations' ``@start_date``/``@end_date``) the
+    expression is written once, with a marker per parameter, and each call replaces the
+    markers: a season-by-season transform does not transpile its SQL once per season.
+    """
+    if params and all(type(v) is dt.date for v in params.values()):
+        key = (id(expression), tuple(sorted(params)))
+        hit = _TEMPLATES.get(key)
+        if hit is None or hit[0] is not expression:
+            hit = _TEMPLATES[key] = (expression, _write(expression, {n: _Marker(n) for n in params}))
+        text = hit[1]
+        for name, value in params.items():
+            text = text.replace(_Marker(name).text, value.isoformat())
+        return text
+    return _write(expression, params)
+
+
+class _Marker:
+    """A DATE parameter's place in a written template."""
+
+    def __init__(self, name: str):
+        self.text = f"nbafs-parameter-{name}"
+
+
+def _write(expression: exp.Expression, params: dict[str, object]) -> str:
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Parameter):
             name = node.name
             if name not in params:
                 raise KeyError(f"SQL parameter @{name} has no value; known: {', '.join(params) or 'none'}")
-            return _literal(params[name])
+            value = params[name]
+            if isinstance(value, _Marker):
+                return exp.cast(exp.Literal.string(value.text), "DATE")
+            return _literal(value)
         if isinstance(node, exp.Literal) and not node.is_string and any(c in node.this for c in ".eE"):
             return exp.cast(node.copy(), exp.DataType.build("DOUBLE"))
         return node

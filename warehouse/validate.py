@@ -10,6 +10,7 @@ import difflib
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nbafs.errors import UserError
 from warehouse.schema import ARROW_TYPES, Table
@@ -86,6 +87,38 @@ def conform(table: Table, df: pd.DataFrame, source: str | None = None) -> pa.Tab
             f"first {first}. Each {', '.join(keys)} must appear once; remove the duplicates; "
             f"nothing was written."
         )
+    return out
+
+
+def conform_arrow(table: Table, data: pa.Table, source: str | None = None) -> pa.Table:
+    """``conform`` for Arrow rows (e.g. a query's result) without a round trip through pandas.
+
+    The same checks: declared columns present, values castable (a safe Arrow cast), no
+    NULL in a NOT NULL column, no number below its minimum, no duplicate at the grain.
+    Whatever fails is handed to ``conform``, whose message names the row and the value.
+    """
+    if any(c not in data.column_names for c in table.column_names):
+        return conform(table, data.to_pandas(), source)
+    schema = table.arrow_schema()
+    arrays = []
+    for col, field in zip(table.columns, schema):
+        arr = data.column(col.name)
+        try:
+            arr = arr if arr.type == field.type else arr.cast(field.type, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return conform(table, data.to_pandas(), source)
+        if pa.types.is_floating(field.type) and arr.null_count < len(arr):
+            arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, field.type), arr)  # NaN is NULL, as from pandas
+        if not col.nullable and arr.null_count:
+            return conform(table, data.to_pandas(), source)
+        if col.min_value is not None and len(arr) and arr.null_count < len(arr):
+            if pc.min(arr).as_py() < col.min_value:
+                return conform(table, data.to_pandas(), source)
+        arrays.append(arr)
+    out = pa.Table.from_arrays(arrays, schema=schema)
+    keys = list(table.grain)
+    if out.num_rows and out.group_by(keys).aggregate([]).num_rows != out.num_rows:
+        return conform(table, data.to_pandas(), source)
     return out
 
 
