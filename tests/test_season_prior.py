@@ -14,15 +14,17 @@ Protects:
 - point in time: Feast's training retrieval at noon US/Eastern on the new season's first
   game dates returns the brute-force values;
 - the quality gates pass on every date of both seasons (NULL everywhere in the first),
-  and stop a previous season read as 0 games for everyone.
+  and stop a previous season read as 0 games for everyone;
+- the BigQuery emulator gives the same values, floats to the bit (marked prod).
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
+import shutil
 
-import numpy as np
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from feature_repo import catalog
@@ -228,8 +230,6 @@ def test_rows_are_exactly_the_context_rows(league):
 
 
 def test_a_run_of_the_new_season_alone_gives_the_full_run_values(league, league_dir, tmp_path, monkeypatch):
-    import shutil
-
     d = tmp_path / "league"
     shutil.copytree(league_dir, d)
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
@@ -284,9 +284,6 @@ def test_retrieval_at_noon_on_the_new_seasons_first_game_dates_returns_the_brute
 
 
 def _judged(prior: pd.DataFrame) -> list[gates.GateFailure]:
-    import duckdb
-    import pyarrow as pa
-
     view_gates = gates.gates_for("player_season_prior", PRIOR)
     assert {g.feature for g in view_gates} == set(PRIOR)
     chunk = pa.Table.from_pandas(prior.assign(**{gates.DATE_COLUMN: prior.game_date}), preserve_index=False)
@@ -302,3 +299,23 @@ def test_gates_pass_on_every_date_of_both_seasons_and_stop_zero_everywhere(leagu
     assert {f.rule for f in failures} == {"max_zero_share"}
     assert {f.feature for f in failures} == {"games_played_prev_season"}
     assert len({f.date for f in failures}) > 10
+
+
+# --- BigQuery ----------------------------------------------------------------------------------
+
+
+@pytest.mark.prod
+def test_bigquery_gives_the_same_bits(league, prod_env):
+    """The same SQL on the BigQuery emulator, over the same two seasons: every value equal, floats to the bit."""
+    sample_season.generate(OLD, seed=3, n_teams=6, games_per_team=8)
+    sample_season.generate(NEW, seed=3, n_teams=6, games_per_team=20)
+    _lose_totals()
+    transform(progress=None)
+    key = ["game_id", "player_lookup"]
+    local = league["prior"].sort_values(key).reset_index(drop=True)
+    prod = read(PLAYER_SEASON_PRIOR).sort_values(key).reset_index(drop=True)
+    assert len(local) == len(prod) and local[PRIOR].notna().sum().min() > 100
+    as_objects = lambda col: col.astype(object).where(col.notna(), None)  # noqa: E731
+    for col in PLAYER_SEASON_PRIOR.column_names:
+        differ = [(x, y) for x, y in zip(as_objects(local[col]), as_objects(prod[col])) if x != y]
+        assert not differ, f"{col}: {len(differ)} values differ, e.g. {differ[:3]}"
