@@ -180,7 +180,7 @@ def run_local(
     start: dt.date | None = None,
     end: dt.date | None = None,
     *,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] | None = print,
     by_season: bool = True,
 ) -> TransformReport:
     """Run every step on DuckDB over the embedded warehouse, a season at a time; write it all at the end.
@@ -192,6 +192,7 @@ def run_local(
     pass (the same rows; what the equivalence test compares against).
     """
     t_start = time.perf_counter()
+    progress = progress or (lambda _line: None)
     wh = engine.current()
     if wh.name != "duckdb":
         raise UserError(f"run_local runs on the local warehouse; the active profile uses {wh.where()}")
@@ -250,18 +251,24 @@ def _compute(con: duckdb.DuckDBPyConnection, step: Step, start: dt.date, end: dt
 
 
 def _check_history(start: dt.date, wh: engine.Warehouse) -> None:
-    """The windows of ``start`` read this season's earlier summary rows: they must exist."""
-    season = season_of(start)
+    """What the rows from ``start`` read must exist: the summary rows of this season and the previous one.
+
+    The rolling and season-to-date windows read this season's games before ``start``, the
+    prior-season features (player_season_prior.sql) the whole previous season; a summary
+    missing where box scores exist would make them wrong or NULL without a word.
+    """
+    seasons = {season_of(start), season_of(dt.date(start.year - 1, start.month, min(start.day, 28)))}
     have = set(wh.partitions(PLAYER_GAME_SUMMARY))
     missing = [
         d for d in wh.partitions(BDL_PLAYER_BOXSCORES)
-        if d < start and season_of(d) == season and d not in have
+        if d < start and season_of(d) in seasons and d not in have
     ]
     if missing:
         raise UserError(
-            f"{PLAYER_GAME_SUMMARY.fqn} has no rows for {len(missing)} game date(s) of season {season} before "
-            f"--start {start} ({missing[0]} .. {missing[-1]}) although {BDL_PLAYER_BOXSCORES.fqn} has box scores "
-            f"for them; the rolling and season-to-date windows from {start} read those games. Transform them "
-            f"first: nbafs transform --start {missing[0]} --end {start - dt.timedelta(days=1)} (or run without "
-            f"--start). Nothing was written."
+            f"{PLAYER_GAME_SUMMARY.fqn} has no rows for {len(missing)} game date(s) of season(s) "
+            f"{', '.join(sorted({season_of(d) for d in missing}))} before --start {start} ({missing[0]} .. {missing[-1]}) "
+            f"although {BDL_PLAYER_BOXSCORES.fqn} has box scores for them; the rolling and season-to-date windows "
+            f"and the prior-season features from {start} read those games. Transform them first: "
+            f"nbafs transform --start {missing[0]} --end {start - dt.timedelta(days=1)} (or run without --start). "
+            f"Nothing was written."
         )
