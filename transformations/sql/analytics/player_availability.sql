@@ -92,7 +92,8 @@ appearances AS (
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS first_team_row_date,
     MAX(created_at) OVER (player_season ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS created_through
   FROM nba_analytics.player_game_summary
-  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND DATE_SUB(@end_date, INTERVAL 1 DAY)
+  -- from the first day of @start_date's season (August 1): the windows are per season
+  WHERE game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND DATE_SUB(@end_date, INTERVAL 1 DAY)
   WINDOW player_season AS (PARTITION BY player_lookup, season ORDER BY game_date)
 ),
 
@@ -120,7 +121,7 @@ team_box_games AS (
     ) AS sides
       ON sides.game_id = sched.game_id
       AND sides.team_abbr IN (sched.home_team_abbr, sched.away_team_abbr)
-    WHERE sched.game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND DATE_SUB(@end_date, INTERVAL 1 DAY)
+    WHERE sched.game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND DATE_SUB(@end_date, INTERVAL 1 DAY)
   )
   WINDOW team_season AS (PARTITION BY team_abbr, season ORDER BY game_date, game_id)
 ),

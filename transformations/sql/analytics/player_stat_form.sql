@@ -10,8 +10,8 @@
 --                                                    opponent's allowance)
 --
 -- History: the features of a game on @start_date read the games before it, so the box
--- scores are read from one year before @start_date and windows are limited to the same
--- season label (as upcoming_player_game_context.sql).
+-- scores are read from the first day of @start_date's season (August 1) and windows are
+-- limited to the same season label (as upcoming_player_game_context.sql).
 --
 -- Stats: points, rebounds, assists, threes_made (= fg3m), pra (= points + rebounds +
 -- assists; NULL when any of the three is NULL). The markets settle on them
@@ -82,7 +82,7 @@ played AS (
     created_at
   FROM nba_analytics.player_game_summary
   WHERE minutes > 0
-    AND game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+    AND game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
 ),
 
 -- The player's form after each game he played (frames of N rows = his last N played

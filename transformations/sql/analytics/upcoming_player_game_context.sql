@@ -9,9 +9,10 @@
 --                                              (and the game's own box score, for the roster)
 --        nba_raw.team_boxscores                the opponent's defence so far this season
 --
--- History: the features of a game on @start_date read the games before it, so every
--- input is read from one year before @start_date (a season is shorter than a year) and
--- windows are limited to the same season label.
+-- History: the features of a game on @start_date read the games before it in its
+-- season, so every input is read from the first day of @start_date's season (August 1,
+-- as nbafs.timeline.season_of) and windows are limited to the same season label. A
+-- season-by-season run reads one season, not the one before too.
 --
 -- Roster rule. A player has a row for a game of team T on date D when either
 --   (a) he is in that game's box score for T (any minutes, DNP rows included), or
@@ -74,12 +75,12 @@ team_games AS (
   SELECT game_id, game_date, season, created_at,
          home_team_abbr AS team_abbr, away_team_abbr AS opponent_team_abbr, TRUE AS is_home
   FROM nba_raw.schedule
-  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  WHERE game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
   UNION ALL
   SELECT game_id, game_date, season, created_at,
          away_team_abbr AS team_abbr, home_team_abbr AS opponent_team_abbr, FALSE AS is_home
   FROM nba_raw.schedule
-  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  WHERE game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
 ),
 
 -- The games to describe, with the team's previous game this season.
@@ -103,7 +104,7 @@ appearances AS (
     player_lookup, team_abbr, game_id, game_date, season, minutes, points, usage_rate, created_at,
     LEAD(game_date) OVER (PARTITION BY player_lookup, season ORDER BY game_date) AS next_game_date
   FROM nba_analytics.player_game_summary
-  WHERE game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  WHERE game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
 ),
 
 roster AS (

@@ -68,7 +68,8 @@ stint_after_game AS (
     MAX(created_at) OVER (player_team ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS created_at
   FROM nba_analytics.player_game_summary
   WHERE minutes > 0
-    AND game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+    -- from the first day of @start_date's season (August 1): the windows are per season
+    AND game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
   WINDOW player_team AS (PARTITION BY player_lookup, season, team_abbr ORDER BY game_date)
 ),
 
@@ -107,7 +108,7 @@ team_games AS (
   FROM nba_raw.team_boxscores AS team
   JOIN nba_raw.schedule AS sched
     ON sched.game_id = team.game_id
-  WHERE team.game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date
+  WHERE team.game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) AND @end_date
 ),
 
 -- Each team's season-to-date totals before a date, over all its games. Plays are summed
