@@ -8,9 +8,12 @@ subclasses Feast's ``DuckDBOfflineStore`` and changes two things:
    them under NBAFS_DATA_DIR (Feast's own resolves them against the current directory).
    A table with no partition yet reads as an empty table of its declared schema.
 2. **Point-in-time joins.** Feast's generic path (ibis) joins every entity row with every
-   earlier source row of its key and ranks them. Here each feature view becomes one
-   DuckDB ``ASOF JOIN`` (see :func:`_view_sql`): per key, source rows sorted by the time
+   earlier source row of its key and ranks them. Here a view with a ttl is a hash join of
+   each entity row with the source rows of its key in the two ttl-long time buckets that
+   can hold its answer, then an ``arg_max`` (:func:`_ttl_view_sql`); a view without a ttl
+   is a DuckDB ``ASOF JOIN`` (:func:`_view_sql`): per key, source rows sorted by the time
    they became visible, a running "best row so far", and one ASOF lookup per entity row.
+   All the views are one query.
    Same semantics as Feast's: the row with the greatest ``(event_timestamp, created_at)``
    among rows with ``event_timestamp <= t`` (and ``created_at <= t`` with
    ``filter_by_created_timestamp``), NULL when that row is older than the view's ttl.
@@ -287,6 +290,66 @@ def _view_sql(plan: _ViewPlan, i: int, source_from: str, created_filter: bool) -
 )"""
 
 
+def _bucket(expr: str, width: int) -> str:
+    """``floor(expr / width)`` for BIGINT microseconds, exact for negative values too."""
+    return f"(({expr}) // {width} - CASE WHEN ({expr}) % {width} < 0 THEN 1 ELSE 0 END)"
+
+
+def _ttl_view_sql(plan: _ViewPlan, i: int, source_from: str, created_filter: bool) -> str:
+    """The CTEs of a view with a ttl: the same answer as :func:`_view_sql`, by equi-joins.
+
+    With a ttl the answer at time ``t`` can only be a row with ``t - ttl <= event time <=
+    t``, visible at ``t`` (with the created-at filter: created_at NULL or <= ``t``), and
+    among those it is the one with the greatest ``(event_timestamp, created_at)`` (NULL
+    created_at last, as ``_view_sql``'s ``ORDER BY __ts, __created`` ranks it). If the best
+    visible row is expired every visible row is, so filtering on the ttl first and then
+    taking the best changes nothing. Cutting time into buckets of the ttl's length, such
+    a row lies in the bucket of ``t`` or the one before: each entity row is joined on its
+    key and those two buckets (a hash join, a handful of candidates each) instead of
+    sorting every source row twice for windows. The best candidate per entity row is an
+    ``arg_max`` over a 128-bit rank packing ``(event_timestamp, created_at NULLS LAST)``.
+    """
+    assert plan.ttl is not None
+    keys = list(plan.key_map)
+    width = int(plan.ttl / timedelta(microseconds=1))
+    src_keys = ", ".join(f"{_ident(plan.source_column(k))} AS {_ident('k_' + k)}" for k in keys)
+    feats = "".join(
+        f", {_ident(plan.source_column(f))} AS {_ident(f'f{j}')}" for j, f in enumerate(plan.features)
+    )
+    ts = _ident(plan.timestamp_field)
+    created = f"CAST({_ident(plan.created_field)} AS TIMESTAMPTZ)" if plan.created_field else "NULL::TIMESTAMPTZ"
+    not_null = " AND ".join(f"{_ident(plan.source_column(k))} IS NOT NULL" for k in keys)
+    p = f"v{i}"
+    ekeys = ", ".join(f"{_ident(plan.key_map[k])} AS {_ident('k_' + k)}" for k in keys)
+    key_match = " AND ".join(f"s.{_ident('k_' + k)} = e.{_ident('k_' + k)}" for k in keys)
+    visible = " AND (s.__created IS NULL OR s.__created <= e.__t)" if (plan.created_field and created_filter) else ""
+    rank = ("CAST(epoch_us(s.__ts) AS HUGEINT) * 18446744073709551616 + "
+            "coalesce(CAST(epoch_us(s.__created) AS HUGEINT), 9223372036854775807) + 9223372036854775808")
+    fields = ", ".join(f"{_ident(f'f{j}')} := s.{_ident(f'f{j}')}" for j in range(len(plan.features)))
+    packed = f"struct_pack({fields})" if plan.features else "struct_pack(__none := NULL)"
+    outs = "".join(f", __v.{_ident(f'f{j}')} AS {_ident(f'{p}_f{j}')}" for j in range(len(plan.features)))
+    return f"""{p}_source AS (
+    SELECT {src_keys}, CAST({ts} AS TIMESTAMPTZ) AS __ts, {created} AS __created{feats},
+           {_bucket(f"epoch_us(CAST({ts} AS TIMESTAMPTZ))", width)} AS __b
+    FROM {source_from}
+    WHERE {not_null} AND {ts} IS NOT NULL
+),
+{p}_asked AS (
+    SELECT __row, __t, {ekeys}, unnest([{_bucket("epoch_us(__t)", width)}, {_bucket("epoch_us(__t)", width)} - 1]) AS __b
+    FROM __entity
+),
+{p}_best AS (
+    SELECT e.__row, arg_max({packed}, {rank}) AS __v
+    FROM {p}_asked e
+    JOIN {p}_source s ON {key_match} AND s.__b = e.__b
+    WHERE s.__ts <= e.__t AND s.__ts >= e.__t - to_microseconds({width}){visible}
+    GROUP BY e.__row
+),
+{p}_joined AS (
+    SELECT __row{outs} FROM {p}_best
+)"""
+
+
 def build_pit_sql(
     plans: list[_ViewPlan],
     entity_columns: list[str],
@@ -294,7 +357,8 @@ def build_pit_sql(
     created_filter: bool,
 ) -> str:
     """The whole retrieval: entity columns in their order, then each view's features."""
-    ctes = [_view_sql(plan, i, sources[i], created_filter) for i, plan in enumerate(plans)]
+    ctes = [(_ttl_view_sql if plan.ttl is not None else _view_sql)(plan, i, sources[i], created_filter)
+            for i, plan in enumerate(plans)]
     select = [f"e.{_ident(c)}" for c in entity_columns]
     joins = []
     for i, plan in enumerate(plans):
