@@ -147,6 +147,20 @@ def _quantile(sorted_values: np.ndarray, q: float) -> float:
     return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
 
 
+def _quantiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> list:
+    """``_quantile`` of each segment ``values[starts[i]:starts[i] + counts[i]]`` (sorted), all at once.
+
+    Empty segments give an arbitrary number (the caller reports None there).
+    """
+    pos = q * (np.maximum(counts, 1) - 1).astype(np.float64)
+    lo = pos.astype(np.int64)  # pos >= 0: truncation is int()
+    hi = np.minimum(lo + 1, np.maximum(counts, 1) - 1)
+    top = len(values) - 1
+    a = values[np.minimum(starts + lo, top)]
+    b = values[np.minimum(starts + hi, top)]
+    return (a + (b - a) * (pos - lo)).tolist()
+
+
 def measure(con: duckdb.DuckDBPyConnection, chunk: pa.Table, gates: list[Gate]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per game date and feature, the figures the gates judge (vectorized over the chunk).
 
@@ -191,18 +205,30 @@ def measure(con: duckdb.DuckDBPyConnection, chunk: pa.Table, gates: list[Gate]) 
         vc, vv = vc[order], vv[order]
         starts = np.searchsorted(vc, np.arange(k), side="left")
         ends = np.searchsorted(vc, np.arange(k), side="right")
+        counts = ends - starts
+        has = counts > 0
+        safe = np.maximum(counts, 1)
+        nulls = [None] * k
+        # Every figure for all dates at once (the same float64 arithmetic as _quantile);
+        # a date without a valid value reports None for them.
+        if len(vv):
+            mins = vv[np.minimum(starts, len(vv) - 1)].tolist()
+            maxs = vv[np.maximum(ends - 1, 0)].tolist()
+        else:
+            mins = maxs = nulls
+        means = (sums / safe).tolist()
+        p10, p50, p90 = (_quantiles(vv, starts, counts, q / 100) if len(vv) else nulls for q in (10, 50, 90))
+        rows_l, n_l, has_l = rows.tolist(), counts.tolist(), has.tolist()
+        elig_l, pop_l, zeros_l, out_l = (a.astype(np.int64).tolist() for a in (eligible, populated, zeros, outside))
         for i, day in enumerate(days):
-            n = int(ends[i] - starts[i])
-            seg = vv[starts[i]:ends[i]]
-            fig: dict[str, Any] = {
-                "rows": int(rows[i]), "eligible": int(eligible[i]), "populated": int(populated[i]),
-                "nonnull": n, "zeros": int(zeros[i]), "out_of_range": int(outside[i]),
-                "min": float(seg[0]) if n else None, "max": float(seg[-1]) if n else None,
-                "mean": float(sums[i] / n) if n else None,
+            h = has_l[i]
+            out[day][g.feature] = {
+                "rows": rows_l[i], "eligible": elig_l[i], "populated": pop_l[i],
+                "nonnull": n_l[i], "zeros": zeros_l[i], "out_of_range": out_l[i],
+                "min": mins[i] if h else None, "max": maxs[i] if h else None,
+                "mean": means[i] if h else None,
+                "p10": p10[i] if h else None, "p50": p50[i] if h else None, "p90": p90[i] if h else None,
             }
-            for q in (10, 50, 90):
-                fig[f"p{q}"] = _quantile(seg, q / 100) if n else None
-            out[day][g.feature] = fig
     return out
 
 
