@@ -51,6 +51,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from feature_repo import catalog
@@ -221,9 +222,12 @@ def retrieve(store, entity: pd.DataFrame, features) -> pa.Table:
             f"{int((counts > 1).sum()) + max(0, len(counts) - len(request))}); expected exactly one per row. "
             f"Nothing was attached."
         )
+    table = table.drop_columns([ROW_KEY])
+    if (keys == np.arange(len(keys))).all():  # already in order (our DuckDB store): no copy
+        return table
     order = np.empty(len(request), dtype="int64")
     order[keys] = np.arange(len(keys))
-    return table.take(pa.array(order)).drop_columns([ROW_KEY])
+    return table.take(pa.array(order))
 
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
@@ -308,17 +312,28 @@ def labels_by_market(rows: pd.DataFrame, markets: Iterable[Market] = MARKETS) ->
     keys = ["player_lookup", "game_id"]
     columns = list(dict.fromkeys(c for m in markets for c in m.box_score))
     got = engine.current().read(PLAYER_GAME_SUMMARY, columns=[*keys, *columns])
-    found = got.to_pandas(types_mapper=_NULLABLE.get)
-    wanted = pd.DataFrame({k: rows[k].astype("string").to_numpy() for k in keys})
-    found = found.astype({k: "string" for k in keys})
-    merged = wanted.merge(found, on=keys, how="left", validate="many_to_one")
+    found = got.select(keys).cast(pa.schema([(k, pa.string()) for k in keys]))
+    repeated = found.group_by(keys).aggregate([([], "count_all")]).filter(pc.field("count_all") > 1)
+    if repeated.num_rows:
+        first = repeated.slice(0, 1).to_pylist()[0]
+        raise UserError(
+            f"{PLAYER_GAME_SUMMARY.fqn}: {repeated.num_rows} (player_lookup, game_id) key(s) have more than one "
+            f"row (first: {first['player_lookup']}, {first['game_id']}: {first['count_all']} rows); expected one "
+            f"row per player-game. Rerun `nbafs transform` for those dates."
+        )
+    found = pa.table([*found.columns, *(got.column(c).cast(pa.int64()) for c in columns)],
+                     names=[*keys, *columns])
+    wanted = pa.table({**{k: pa.array(rows[k].astype("string").to_numpy(), type=pa.string(), from_pandas=True)
+                          for k in keys},
+                       "__i": pa.array(np.arange(len(rows), dtype="int64"))})
+    # a hash join on the keys (a left join: no row found is NULL), back in the rows' order
+    merged = wanted.join(found, keys=keys, join_type="left outer").sort_by("__i")
     out = pd.DataFrame(index=rows.index)
     for m in markets:
-        parts = [merged[c].astype(pd.Int64Dtype()) for c in m.box_score]
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p  # pandas NA propagates: NULL when any part is NULL
-        out[m.stat] = pd.array(total.to_numpy(), dtype=pd.Int64Dtype())
+        total = merged.column(m.box_score[0])
+        for c in m.box_score[1:]:
+            total = pc.add(total, merged.column(c))  # NULL when any part is NULL
+        out[m.stat] = pd.array(total.to_pandas(types_mapper=_NULLABLE.get), dtype=pd.Int64Dtype())
     return out
 
 
