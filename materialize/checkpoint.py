@@ -154,11 +154,15 @@ class FileCheckpointStore(CheckpointStore):
         self.dates_path(view).unlink(missing_ok=True)
 
     def save(self, cp: Checkpoint, new_dates: dict[str, dict[str, Any]] | None = None) -> None:
+        # The figures go to the file only, not into cp.dates: a run's memory stays bounded by
+        # its chunk, not its window (ten seasons are 13,000 date-view figure sets).
+        # load_with_dates reads them back.
         if new_dates:
-            cp.dates.update(new_dates)
             with open(self.dates_path(cp.view), "a") as fh:
-                for day in sorted(new_dates):
-                    fh.write(json.dumps({"run": cp.run_key, "date": day, "features": new_dates[day]}) + "\n")
+                fh.write("".join(
+                    json.dumps({"run": cp.run_key, "date": day, "features": new_dates[day]}) + "\n"
+                    for day in sorted(new_dates)
+                ))
         cp.updated_at = _now()
         state = _state(cp)
         final = self.path(cp.view)
