@@ -42,8 +42,11 @@ real season's 17,703 context rows are written in 0.05 s instead of 0.53 s.
 Any other online store (Feast's stock ones, e.g. production's Redis) gets
 ``online_write_batch`` with protos; ``arrow_writes: false`` in the yaml forces that path.
 
-Chunk size: ``max_rows_per_chunk`` in the yaml (default 50,000), or the environment
-variable ``NBAFS_CHUNK_ROWS`` (``1`` = one game date per chunk).
+Chunk size: ``max_rows_per_chunk`` in the yaml (default 200,000), or the environment
+variable ``NBAFS_CHUNK_ROWS`` (``1`` = one game date per chunk). Each chunk costs one
+offline read and one online transaction per view, whatever its size; 200,000 rows (all
+views, about 130 game dates of ten generated seasons) keep the Arrow chunk near 60 MB and cut
+a ten-season materialization's reads from 416 to 104 (CPU 19.9 s -> 16.2 s).
 
 Window bounds follow Feast: ``[start, end]``, both inclusive. Chunks are half-open
 ``[lo, hi)`` on UTC midnights; the offline store is asked for ``[lo, hi - 1us]`` and the
@@ -93,7 +96,7 @@ clean_user_errors_under_feast_cli()  # a failing gate under `feast materialize`:
 
 class NbaBatchEngineConfig(LocalComputeEngineConfig):
     type: Literal["materialize.engine.NbaBatchEngine"] = "materialize.engine.NbaBatchEngine"  # type: ignore[assignment]
-    max_rows_per_chunk: StrictInt = 50_000
+    max_rows_per_chunk: StrictInt = 200_000
     """Days are grouped into a chunk until it would hold more rows than this (all views)."""
     arrow_writes: StrictBool = True
     """Write chunks with the online store's ``write_arrow`` when it has one (else protos)."""
