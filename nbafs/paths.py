@@ -6,7 +6,7 @@ to the current directory, as a user typing it in a shell expects.
 
 Layout under the data directory::
 
-    warehouse/<dataset>/<table>/<YYYY-MM>.parquet     one file per month, a row group per game date
+    warehouse/<dataset>/<table>/<YYYY-MM>.parquet     one file per table and month (warehouse/storage.py)
     registry.db                                       Feast registry
     online_store.db                                   SQLite online store
     checkpoints/  reports/  models/  locks/

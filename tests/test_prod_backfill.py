@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from nbafs import cli
+from nbafs.timeline import box_score_known_at
 from tests import league
 from tests.league import local_league, prod_league  # noqa: F401 - fixtures
 from tests.stack_support import redis_dump
@@ -122,5 +123,9 @@ def test_a_chunk_with_zero_usage_stops_before_it_reaches_redis(own_league, monke
                 ts = Timestamp()
                 ts.ParseFromString(raw)
                 latest = max(latest, ts.ToDatetime(tzinfo=dt.timezone.utc))
-    assert latest < dt.datetime.combine(BROKEN_FROM, dt.time(), dt.timezone.utc), (
-        f"a value with event time {latest} reached Redis: the failing chunk was written")
+    # The first broken rows are BROKEN_FROM's box scores, known (event time) at 06:00 UTC the
+    # day after; a chunk ending before them is rightly written, wherever the plan cut the chunks.
+    first_broken = box_score_known_at(BROKEN_FROM)
+    assert latest < first_broken, (
+        f"a value with event time {latest} reached Redis (the first broken rows are at {first_broken}): "
+        f"the failing chunk was written")

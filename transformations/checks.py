@@ -21,6 +21,7 @@ footers locally, INFORMATION_SCHEMA in BigQuery).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import sqlglot
@@ -29,9 +30,11 @@ from warehouse.schema import BDL_PLAYER_BOXSCORES, SCHEDULE, TEAM_BOXSCORES, Tab
 from warehouse.validate import ValidationError
 
 # Which rows of each raw table the transformations read: the box scores and lines of
-# the range itself; schedule and team totals also a season of history before it.
+# the range itself; schedule and team totals also the season's history before it (from
+# August 1 of @start_date's season, as the SQL reads them).
 IN_RANGE = "game_date BETWEEN @start_date AND @end_date"
-WITH_HISTORY = "game_date BETWEEN DATE_SUB(@start_date, INTERVAL 1 YEAR) AND @end_date"
+WITH_HISTORY = ("game_date BETWEEN DATE(EXTRACT(YEAR FROM @start_date) - IF(EXTRACT(MONTH FROM @start_date) < 8, 1, 0), 8, 1) "
+                "AND @end_date")
 READ_WINDOW = {
     "nba_raw.bdl_player_boxscores": IN_RANGE,
     "nba_raw.odds_api_player_points_props": IN_RANGE,
@@ -162,12 +165,18 @@ def input_checks(raw_inputs: dict[str, list[str]]) -> list[Check]:
     return checks
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(sql: str) -> sqlglot.exp.Expression:
+    """Each check parsed once per process (a season-by-season run asks for it every season)."""
+    return sqlglot.parse_one(sql, read="bigquery")
+
+
 def run_local(con, checks: list[Check], params: dict[str, dt.date]) -> None:
     """Run the checks on DuckDB; raise the first problem found."""
     from warehouse.engine_duckdb import to_duckdb
 
     for check in checks:
-        sql = to_duckdb(sqlglot.parse_one(check.first_problem_sql(), read="bigquery"), params)
+        sql = to_duckdb(_parsed(check.first_problem_sql()), params)
         row = con.execute(sql).fetchone()
         if row:
             raise ValidationError(check.message(row[0], int(row[1])))
