@@ -375,21 +375,28 @@ PLAYER_STAT_FORM = Table(
     ),
 )
 
-PLAYER_AVAILABILITY = Table(
-    dataset="nba_analytics",
-    name="player_availability",
-    grain=("game_id", "player_lookup"),
-    description=(
-        "One row per player per game of his team (the rows of upcoming_player_game_context): who of the team's "
-        "recent rotation missed its last game, what they leave behind, and the player's own missed games. "
-        "Proxies for an injury report, from box scores known before the game only."
-    ),
-    event_timestamp="event_timestamp",
-    columns=GAME_KEYS + (
-        PLAYER_LOOKUP,
-        Column("team_abbr", "STRING", False, "Player's team"),
-        Column("season", "STRING", False, "Season label"),
-        GAMES_PLAYED_SEASON,
+def _on_context_rows(name: str, description: str, columns: tuple[Column, ...]) -> Table:
+    """A table with one row per upcoming_player_game_context row: its keys, team, season and games played first."""
+    return Table(
+        dataset="nba_analytics",
+        name=name,
+        grain=("game_id", "player_lookup"),
+        description="One row per player per game of his team (the rows of upcoming_player_game_context): " + description,
+        event_timestamp="event_timestamp",
+        columns=GAME_KEYS + (
+            PLAYER_LOOKUP,
+            Column("team_abbr", "STRING", False, "Player's team"),
+            Column("season", "STRING", False, "Season label"),
+            GAMES_PLAYED_SEASON,
+        ) + columns + (EVENT_TS_UPCOMING, CREATED_AT),
+    )
+
+
+PLAYER_AVAILABILITY = _on_context_rows(
+    "player_availability",
+    "who of the team's recent rotation missed its last game, what they leave behind, and the player's own missed "
+    "games. Proxies for an injury report, from box scores known before the game only.",
+    (
         Column("rotation_teammates_out", "INT64", True,
                "Teammates of the team's recent rotation who did not play its last game; NULL before the team's "
                "first game with a box score this season", min_value=0),
@@ -404,8 +411,6 @@ PLAYER_AVAILABILITY = Table(
         Column("player_games_missed_last_5", "INT64", True,
                "Of his team's last 5 games since his first box-score row this season, how many he did not play; "
                "NULL before that first row", min_value=0),
-        EVENT_TS_UPCOMING,
-        CREATED_AT,
     ),
 )
 
@@ -418,21 +423,11 @@ def _prev_season_stat_columns() -> tuple[Column, ...]:
     )
 
 
-PLAYER_SEASON_PRIOR = Table(
-    dataset="nba_analytics",
-    name="player_season_prior",
-    grain=("game_id", "player_lookup"),
-    description=(
-        "One row per player per game of his team (the rows of upcoming_player_game_context): the player's "
-        "figures of the previous season (the season label before the row's), for the games when this "
-        "season is young. Built only from games dated before the game."
-    ),
-    event_timestamp="event_timestamp",
-    columns=GAME_KEYS + (
-        PLAYER_LOOKUP,
-        Column("team_abbr", "STRING", False, "Player's team"),
-        Column("season", "STRING", False, "Season label"),
-        GAMES_PLAYED_SEASON,
+PLAYER_SEASON_PRIOR = _on_context_rows(
+    "player_season_prior",
+    "the player's figures of the previous season (the season label before the row's), for the games when "
+    "this season is young. Built only from games dated before the game.",
+    (
         Column("prev_season", "STRING", False, "The season label before season, e.g. 2024-25 for 2025-26"),
         _count("games_played_prev_season",
                "Games the player played (minutes > 0) in the previous season; 0 when the warehouse has that "
@@ -444,8 +439,6 @@ PLAYER_SEASON_PRIOR = Table(
         Column("usage_rate_prev_season", "FLOAT64", True,
                "Usage formula on the previous season's totals (the player's, and his teams' over all their games "
                "of that season, per stint), as season_usage_rate; NULL when he played none", min_value=0),
-        EVENT_TS_UPCOMING,
-        CREATED_AT,
     ),
 )
 
