@@ -88,14 +88,32 @@ def declarations():
     """
     from feast.repo_operations import parse_repo
 
-    _forget_if_built_for_another_environment()
-    with _in_repo_root():
-        repo = parse_repo(DECLARATIONS)
+    before = {m for m in sys.modules if _declaring(m)}
+    saved = _forget_if_built_for_another_environment()
+    try:
+        with _in_repo_root():
+            repo = parse_repo(DECLARATIONS)
+    finally:
+        # The rest of the process keeps the modules it had (its own profile's): what the parse
+        # imported afresh is used for these declarations only.
+        import feature_repo
+
+        for name in [m for m in sys.modules if _declaring(m) and (m in saved or m not in before)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        for name, module in saved.items():
+            setattr(feature_repo, name.rsplit(".", 1)[1], module)
     return repo
 
 
-def _forget_if_built_for_another_environment() -> None:
-    """Drop feature_repo's modules (catalog aside: pure data) when their sources or logging follow another profile."""
+def _declaring(module_name: str) -> bool:
+    """feature_repo's modules that build Feast objects for a profile (the catalog is pure data)."""
+    return module_name.startswith("feature_repo.") and module_name != "feature_repo.catalog"
+
+
+def _forget_if_built_for_another_environment() -> dict:
+    """Set aside feature_repo's modules (catalog aside: pure data) when their sources or logging follow another
+    profile, so the declarations are imported afresh; returns them, for ``declarations`` to put back."""
     from nbafs import profile
 
     active = profile.active()
@@ -105,9 +123,9 @@ def _forget_if_built_for_another_environment() -> None:
     if services is not None and not stale:
         stale = any(s.logging_config.to_proto() != services.logging_config(s.name, active).to_proto()
                     for s in services.FEATURE_SERVICES.values() if s.logging_config is not None)
-    if stale:
-        for name in [m for m in sys.modules if m.startswith("feature_repo.") and m != "feature_repo.catalog"]:
-            del sys.modules[name]
+    if not stale:
+        return {}
+    return {name: sys.modules.pop(name) for name in [m for m in sys.modules if _declaring(m)]}
 
 
 def plan(store, repo=None) -> tuple[list[Change], int]:

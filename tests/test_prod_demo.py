@@ -44,7 +44,16 @@ def test_prod_demo_prints_the_local_summary_and_trains_on_the_same_training_set(
     assert all(fp["rows"] > 500 for fp in prod_fp.values())
 
     def steps(out: str) -> list[str]:
-        """The step lines of the summary without their times."""
-        return [line.split("│")[3].strip() for line in out.splitlines()
-                if line.startswith("│") and line.count("│") == 4 and "s │" in line]
+        """Each step's text in the summary without its time, wrapped lines joined (the wrap moves with the
+        width of the times' column)."""
+        texts: list[str] = []
+        for line in out.splitlines():
+            if not (line.startswith("│") and line.count("│") == 4):
+                continue
+            text = line.split("│")[3].strip()
+            if "s │" in line:
+                texts.append(text)
+            elif texts and text:
+                texts[-1] += " " + text
+        return [" ".join(t.split()) for t in texts]
     assert steps(prod_out) == steps(local_out), "the production summary says something else"
