@@ -38,9 +38,18 @@ def noon_eastern(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), EASTERN).astimezone(UTC)
 
 
+SEASON_FIRST_MONTH = 8  # a season runs from August 1 to July 31
+
+
+def season_bounds(game_date: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the season holding ``game_date``: August 1 and July 31."""
+    start = game_date.year if game_date.month >= SEASON_FIRST_MONTH else game_date.year - 1
+    return dt.date(start, SEASON_FIRST_MONTH, 1), dt.date(start + 1, SEASON_FIRST_MONTH, 1) - dt.timedelta(days=1)
+
+
 def season_of(game_date: dt.date) -> str:
     """Season label, e.g. 2025-26 for any date from August 2025 to July 2026."""
-    start = game_date.year if game_date.month >= 8 else game_date.year - 1
+    start = season_bounds(game_date)[0].year
     return f"{start}-{(start + 1) % 100:02d}"
 
 

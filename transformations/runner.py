@@ -52,7 +52,7 @@ import duckdb
 import pyarrow as pa
 
 from nbafs.errors import UserError
-from nbafs.timeline import argparse_date, season_of
+from nbafs.timeline import argparse_date, season_bounds, season_of
 from transformations import checks
 from transformations.steps import STEPS, Step, column_reads, raw_inputs
 from warehouse import columns, engine, storage
@@ -169,8 +169,7 @@ def season_chunks(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]
     """``start``..``end`` cut at season boundaries (August 1): the ranges one pass computes."""
     chunks, lo = [], start
     while lo <= end:
-        first_year = lo.year if lo.month >= 8 else lo.year - 1
-        hi = min(end, dt.date(first_year + 1, 7, 31))
+        hi = min(end, season_bounds(lo)[1])
         chunks.append((lo, hi))
         lo = hi + dt.timedelta(days=1)
     return chunks
@@ -258,7 +257,7 @@ def _check_history(start: dt.date, wh: engine.Warehouse) -> None:
     prior-season features (player_season_prior.sql) the whole previous season; a summary
     missing where box scores exist would make them wrong or NULL without a word.
     """
-    seasons = {season_of(start), season_of(dt.date(start.year - 1, start.month, min(start.day, 28)))}
+    seasons = {season_of(start), season_of(season_bounds(start)[0] - dt.timedelta(days=1))}
     have = set(wh.partitions(PLAYER_GAME_SUMMARY))
     missing = [
         d for d in wh.partitions(BDL_PLAYER_BOXSCORES)
