@@ -44,20 +44,10 @@ class Footer:
 
     def min_max(self, column: str) -> tuple[object, object] | None:
         """(min, max) of a column over the file from row-group statistics; None if unknown."""
-        names = self.metadata.schema.names
-        if column not in names:
+        groups = self.row_group_min_max(column)
+        if not groups:
             return None
-        i = names.index(column)
-        lo = hi = None
-        for g in range(self.metadata.num_row_groups):
-            stats = self.metadata.row_group(g).column(i).statistics
-            if stats is None or not stats.has_min_max:
-                if self.metadata.row_group(g).num_rows:
-                    return None
-                continue
-            lo = stats.min if lo is None or stats.min < lo else lo
-            hi = stats.max if hi is None or stats.max > hi else hi
-        return (lo, hi) if lo is not None else None
+        return min(lo for lo, _, _ in groups), max(hi for _, hi, _ in groups)
 
     def dates(self) -> list[dt.date] | None:
         """The game dates a warehouse file holds (its ``nbafs.dates`` metadata); None for other files."""
