@@ -3,7 +3,7 @@
 BigQuery SQL is transpiled with sqlglot and its ``@name`` parameters bound as literals
 (``to_duckdb``); each query runs on a fresh in-memory connection whose views read the
 partition files. Reads, writes and partition lists work on the files directly (a file per table and
-month, a row group per game date: ``warehouse.storage``), and the partition list, the
+month, its game dates listed in its footer: ``warehouse.storage``), and the partition list, the
 column check and the batch engine's plan read only the parquet footers
 (``warehouse.footers``), so nothing here costs more than the files it must open.
 Tables need no creating: a table is its folder of files.
@@ -162,8 +162,8 @@ def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
         if hit is None or hit[0] is not expression:
             hit = _TEMPLATES[key] = (expression, _write(expression, {n: _Marker(n) for n in params}))
         text = hit[1]
-        for name, value in params.items():
-            text = text.replace(_Marker(name).text, value.isoformat())
+        for name, value in params.items():  # quotes included: @d's marker is not a prefix of @day's
+            text = text.replace(f"'{_Marker(name).text}'", f"'{value.isoformat()}'")
         return text
     return _write(expression, params)
 
