@@ -410,7 +410,8 @@ def print_summary(result: DemoResult, console=None, top: int = 10) -> None:
     steps = Table(title="Steps")
     steps.add_column("step")
     steps.add_column("time", justify="right")
-    steps.add_column("what happened")
+    # fold, not the default ellipsis: the charts' folder is a path to copy, never to cut short
+    steps.add_column("what happened", overflow="fold")
     for s in result.steps:
         steps.add_row(s.name, f"{s.seconds:.1f}s", s.detail)
     steps.add_row("[bold]total[/bold]", f"[bold]{sum(s.seconds for s in result.steps):.1f}s[/bold]", "")

@@ -24,11 +24,17 @@ NBAFS = str(Path(sys.executable).parent / "nbafs")
 
 
 def _demo(env: dict[str, str]) -> tuple[str, dict]:
-    done = subprocess.run([NBAFS, *SMALL], cwd=paths.REPO_ROOT, env={**env, "NBAFS_PROGRESS": "plain"},
+    """The demo's output, its data dir written as <data dir> (the two runs have their own), and its fingerprints.
+
+    A wide console keeps each step on one line, so the paths are whole where they are replaced."""
+    done = subprocess.run([NBAFS, *SMALL], cwd=paths.REPO_ROOT,
+                          env={**env, "NBAFS_PROGRESS": "plain", "COLUMNS": "400"},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    models = Path(env[paths.DATA_DIR_ENV]) / "models"
-    return done.stdout, {m: json.loads((models / f"player_{m}_v1" / "fingerprint.json").read_text()) for m in MARKETS}
+    data_dir = env[paths.DATA_DIR_ENV]
+    models = Path(data_dir) / "models"
+    fingerprints = {m: json.loads((models / f"player_{m}_v1" / "fingerprint.json").read_text()) for m in MARKETS}
+    return done.stdout.replace(data_dir, "<data dir>"), fingerprints
 
 
 @pytest.mark.prod
