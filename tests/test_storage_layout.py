@@ -9,6 +9,8 @@ What is protected:
   every table as it was, with the same files and no leftover;
 - a transform killed (SIGKILL) in the middle leaves every table readable and exactly as
   it was before, and the next run clears the dead run's staged files and finishes;
+- a step failing for one season while other seasons are computed beside it (two
+  workers) stops the run with its error, writes nothing and leaves no staged file;
 - the windows' and the prior-season features' history must exist: a --start whose
   previous season has box scores but no summary is refused, naming the season;
 - a daily warehouse is compacted to the same rows; a folder mixing both layouts, and an
@@ -53,7 +55,7 @@ def _build(root: Path, layout: str, by_season: bool, monkeypatch) -> dict[str, p
     monkeypatch.setenv(storage.LAYOUT_ENV, layout)
     for season in SEASONS:
         sample_season.generate(season, **LEAGUE)
-    runner.run_local(progress=None, by_season=by_season)
+    runner.run_local(progress=None, by_season=by_season, workers=2)  # two seasons at once, even on one core
     return _tables()
 
 
@@ -140,6 +142,30 @@ def test_killed_transform_leaves_the_previous_files_and_the_next_run_finishes(mo
     assert any(not done[t.fqn].equals(before[t.fqn]) for t in DERIVED_TABLES)
     for fqn, df in raw_now.items():
         pd.testing.assert_frame_equal(done[fqn], df, check_exact=True, obj=fqn)
+
+
+def test_a_season_failing_beside_others_writes_nothing_and_leaves_no_staged_file(monthly, monkeypatch):
+    before, files = _tables(), _files(monthly)
+    for season in SEASONS:  # new raw rows: a finished transform would change every derived table
+        sample_season.generate(season, seed=6, n_teams=4, games_per_team=10)
+    compute = runner._compute
+    failed = []
+
+    def failing(con, step, start, end):
+        if step.table.name == "player_stat_form" and start.year == 2019:
+            failed.append(start)
+            raise UserError(f"{step.display_path} failed on DuckDB (injected)")
+        return compute(con, step, start, end)
+
+    monkeypatch.setattr(runner, "_compute", failing)
+    with pytest.raises(UserError, match="injected"):
+        runner.run_local(progress=None, workers=2)
+    assert failed, "the injected failure ran"
+    assert not list((monthly / "warehouse").rglob(".*.tmp")), "staged files of the failed run are left"
+    assert _files(monthly) == files
+    after = _tables()
+    for t in DERIVED_TABLES:
+        pd.testing.assert_frame_equal(after[t.fqn], before[t.fqn], check_exact=True, obj=t.fqn)
 
 
 def test_start_whose_previous_season_has_no_summary_is_refused(tmp_path, monkeypatch):

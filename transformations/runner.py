@@ -20,11 +20,14 @@ windows read the games before --start, so a later range needs the earlier summar
 The profile (NBAFS_PROFILE, ``warehouse.engine.current()``) picks the engine:
 
 - local (default): each SQL file is transpiled to DuckDB with sqlglot and run on the
-  embedded warehouse (NBAFS_DATA_DIR), one season at a time (a line per season), so ten
-  seasons need the memory of one. Each result is checked against the declared schema
-  (warehouse/schema.py) and staged beside the table's files; the next season reads
-  the staged rows, and the game dates of the range are replaced in every table at
-  once at the end (a killed run leaves the previous files as they were).
+  embedded warehouse (NBAFS_DATA_DIR), a season at a time (a line per season), two
+  seasons at once on two cores (``run_local``), so ten seasons need the memory of one
+  or two. A season's queries open only the files of the dates they may read
+  (``read_window``), so its cost does not grow with the warehouse's history. Each
+  result is checked against the declared schema (warehouse/schema.py) and staged
+  beside the table's files; the steps after it read the staged rows, and the game
+  dates of the range are replaced in every table at once at the end (a killed run
+  leaves the previous files as they were).
 - prod: the same SQL, submitted to BigQuery as one script with @start_date/@end_date
   query parameters (``transformations.bigquery``): input checks first, then one
   transaction deleting and re-inserting the range of each table. The derived tables
@@ -44,7 +47,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -59,8 +65,9 @@ from warehouse import columns, engine, storage
 from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES
 from warehouse.validate import conform_arrow
 
-# DuckDB's memory for one season's windows (its default is 80% of the machine's RAM).
-MEMORY_LIMIT = "1GB"
+# DuckDB's memory for the seasons in flight, shared by the workers (its default is 80% of
+# the machine's RAM).
+MEMORY_LIMIT_MB = 1000
 
 @dataclass
 class TableReport:
@@ -181,14 +188,25 @@ def run_local(
     *,
     progress: Callable[[str], None] | None = print,
     by_season: bool = True,
+    workers: int | None = None,
 ) -> TransformReport:
     """Run every step on DuckDB over the embedded warehouse, a season at a time; write it all at the end.
 
     Each season's results are staged as files beside the tables' own (``storage.Pending``)
-    and the next season reads them (its windows and prior-season features read the
-    season before), so memory holds one season whatever the range, and nothing is in
-    place until every season succeeded. ``by_season=False`` computes the range in one
-    pass (the same rows; what the equivalence test compares against).
+    and read from there by the steps after them, so memory holds a season (one per worker)
+    whatever the range, and nothing is in place until every season succeeded.
+
+    Two phases, as the SQL reads across seasons in one place only (player_season_prior.sql
+    reads the previous season's player_game_summary rows):
+
+    1. season after season: the input checks of what that season reads, then
+       player_game_summary;
+    2. every other step, season by season, the seasons spread over ``workers`` threads
+       (default: the machine's cores), each with a DuckDB connection of its own: one
+       season's windows keep one core busy, so two seasons at once use two.
+
+    ``by_season=False`` computes the range in one pass (the same rows; what the
+    equivalence test compares against).
     """
     t_start = time.perf_counter()
     progress = progress or (lambda _line: None)
@@ -198,48 +216,119 @@ def run_local(
     start, end = resolve_range(start, end, wh)
     report = TransformReport(start, end, "local")
     chunks = season_chunks(start, end) if by_season else [(start, end)]
+    workers = max(1, min(len(chunks), workers or os.cpu_count() or 1))
 
     columns.check(column_reads(), warehouse=wh)
     _check_history(start, wh)
-    con = wh.connect()
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    pending = storage.Pending()
-    rows = {s.table.fqn: 0 for s in STEPS}
-    seconds = {s.table.fqn: 0.0 for s in STEPS}
+    run = _LocalRun(storage.Pending(), workers, verbose=len(chunks) == 1, progress=progress)
     try:
         input_checks = checks.input_checks(raw_inputs())
         for lo, hi in chunks:
-            t_chunk = time.perf_counter()
-            checks.run_local(con, input_checks, {"start_date": lo, "end_date": hi})  # what this season reads
-            days = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
-            chunk_rows = 0
-            for step in STEPS:
-                t0 = time.perf_counter()
-                data = _compute(con, step, lo, hi)
-                pending.write(step.table, data, replace_dates=days)
-                storage.attach_table(con, step.table, pending.files(step.table))
-                rows[step.table.fqn] += data.num_rows
-                chunk_rows += data.num_rows
-                seconds[step.table.fqn] += time.perf_counter() - t0
-                if len(chunks) == 1:
-                    progress(f"{step.table.fqn:<44} {data.num_rows:>8,} rows  {time.perf_counter() - t0:6.2f} s")
-                del data
-            if len(chunks) > 1:
-                label = f"season {season_of(lo)} ({lo} .. {hi})"
-                progress(f"{label:<44} {chunk_rows:>8,} rows  {time.perf_counter() - t_chunk:6.2f} s")
+            con = run.connect(lo, hi)
+            try:
+                checks.run_local(con, input_checks, {"start_date": lo, "end_date": hi})  # what this season reads
+                run.step(con, STEPS[0], lo, hi)
+            finally:
+                con.close()
+        if workers == 1:
+            for lo, hi in chunks:
+                run.say(run.season(lo, hi))
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transform") as pool:
+                seasons = [pool.submit(run.season, lo, hi) for lo, hi in chunks]
+                try:
+                    for season in seasons:  # in season order, as each is done
+                        run.say(season.result())
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)  # nothing staged after the discard below
+                    raise
         t0 = time.perf_counter()
-        pending.commit()
+        run.pending.commit()
     except BaseException:
-        pending.discard()
+        run.pending.discard()
         raise
-    finally:
-        con.close()
-    report.tables = [TableReport(fqn, rows[fqn], seconds[fqn]) for fqn in rows]
+    report.tables = [TableReport(s.table.fqn, run.rows[s.table.fqn], run.seconds[s.table.fqn]) for s in STEPS]
     total_days = (end - start).days + 1
     progress(f"{'written: ' + str(len(STEPS)) + ' tables, ' + str(total_days) + ' days':<44} {'':>8}       "
              f"{time.perf_counter() - t0:6.2f} s")
     report.seconds = time.perf_counter() - t_start
     return report
+
+
+class _LocalRun:
+    """One local transform's staged files and figures, shared by its worker threads.
+
+    ``Pending`` is not thread-safe: staging a table's files and listing them go through
+    one lock (the seasons' months never overlap, so the order does not matter).
+    """
+
+    def __init__(self, pending: storage.Pending, workers: int, *, verbose: bool,
+                 progress: Callable[[str], None]) -> None:
+        self.pending = pending
+        self.workers = workers
+        self.verbose = verbose
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.rows = {s.table.fqn: 0 for s in STEPS}
+        self.seconds = {s.table.fqn: 0.0 for s in STEPS}
+        self.summary_rows: dict[tuple[dt.date, dt.date], int] = {}
+
+    def connect(self, lo: dt.date, hi: dt.date) -> duckdb.DuckDBPyConnection:
+        """A connection whose views read the files of what ``lo``..``hi`` reads (``read_window``); with
+        several workers, a core and a share of the memory each."""
+        con = storage.connect(window=read_window(lo, hi))
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB // self.workers}MB'")
+        if self.workers > 1:
+            con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) // self.workers)}")
+        return con
+
+    def step(self, con: duckdb.DuckDBPyConnection, step: Step, lo: dt.date, hi: dt.date) -> int:
+        """Compute one step for ``lo``..``hi``, stage it, and let ``con`` read what is staged."""
+        t0 = time.perf_counter()
+        data = _compute(con, step, lo, hi)
+        days = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
+        with self.lock:
+            self.pending.write(step.table, data, replace_dates=days)
+            staged = self.pending.files(step.table)
+            self.rows[step.table.fqn] += data.num_rows
+            self.seconds[step.table.fqn] += time.perf_counter() - t0
+        storage.attach_table(con, step.table, staged, window=read_window(lo, hi))
+        if step is STEPS[0]:
+            self.summary_rows[(lo, hi)] = data.num_rows
+        if self.verbose:
+            self.progress(f"{step.table.fqn:<44} {data.num_rows:>8,} rows  {time.perf_counter() - t0:6.2f} s")
+        return data.num_rows
+
+    def say(self, season_line: str) -> None:
+        if not self.verbose:  # one season: its steps had a line each
+            self.progress(season_line)
+
+    def season(self, lo: dt.date, hi: dt.date) -> str:
+        """Every step after the summary for one season; its progress line."""
+        t0 = time.perf_counter()
+        con = self.connect(lo, hi)
+        try:
+            with self.lock:
+                staged = self.pending.files(STEPS[0].table)
+            storage.attach_table(con, STEPS[0].table, staged, window=read_window(lo, hi))
+            rows = self.summary_rows[(lo, hi)] + sum(self.step(con, step, lo, hi) for step in STEPS[1:])
+        finally:
+            con.close()
+        label = f"season {season_of(lo)} ({lo} .. {hi})"
+        return f"{label:<44} {rows:>8,} rows  {time.perf_counter() - t0:6.2f} s"
+
+
+def read_window(lo: dt.date, hi: dt.date) -> tuple[dt.date, dt.date]:
+    """The game dates the SQL may read to build ``lo``..``hi``: the files a season's queries open.
+
+    From two years before ``lo`` (player_season_prior.sql reads the previous season from
+    DATE_SUB(@start_date, INTERVAL 2 YEAR); every other file reads from August 1 of
+    @start_date's season) to the last day of ``hi``'s season (rows joined on game_id are
+    of the same game, so of its date). A view over these files instead of every file of
+    the table keeps a season's cost the same whatever the warehouse's history.
+    """
+    first = lo.replace(year=lo.year - 2, day=1)
+    return first, season_bounds(hi)[1]
 
 
 def _compute(con: duckdb.DuckDBPyConnection, step: Step, start: dt.date, end: dt.date) -> pa.Table:

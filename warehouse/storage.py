@@ -82,6 +82,14 @@ def default_layout() -> Layout:
     return LAYOUTS[name]
 
 
+def _final_name(path: Path) -> Path:
+    """The name a staged file (``.<name>.<pid>.<random>.tmp``) will take, or ``path`` itself."""
+    parts = path.name.split(".")
+    if path.name.startswith(".") and path.name.endswith(".tmp") and len(parts) >= 6:
+        return path.with_name(".".join(parts[1:-3]))
+    return path
+
+
 def layout_of_file(path: Path) -> Layout | None:
     """The layout a file's name belongs to, or None for a name no layout writes."""
     return next((lay for lay in LAYOUTS.values() if lay.pattern.fullmatch(path.stem)), None)
@@ -141,10 +149,18 @@ def partitions(table: Table) -> list[dt.date]:
 
 
 def _files_between(table: Table, start: dt.date | None, end: dt.date | None) -> list[Path]:
+    return files_between(files(table), start, end)
+
+
+def files_between(candidates: Iterable[Path], start: dt.date | None, end: dt.date | None) -> list[Path]:
+    """The files of ``candidates`` that may hold game dates of start..end (from their names; unknown names kept).
+
+    Staged files (``.<YYYY-MM>.parquet.<pid>.<random>.tmp``) are judged by their final name."""
     out = []
-    for f in files(table):
-        layout = layout_of_file(f)
-        lo, hi = layout.span(f.stem) if layout else (None, None)
+    for f in candidates:
+        final = _final_name(f)
+        layout = layout_of_file(final)
+        lo, hi = layout.span(final.stem) if layout else (None, None)
         if lo is not None and ((start and hi < start) or (end and lo > end)):
             continue
         out.append(f)
@@ -366,18 +382,21 @@ def compact(table: Table, progress=None) -> tuple[int, int]:
 # --- DuckDB views ---------------------------------------------------------------------------
 
 
-def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(database: str = ":memory:", window: tuple[dt.date, dt.date] | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection where every declared table is a view ``dataset.table``.
 
     A table with no file yet is an empty table of its declared schema, so queries
     over a fresh warehouse return no rows instead of failing on a missing file.
+    With ``window`` (first, last game date) each view reads only the files that may hold
+    dates of it: a query over a season then opens that season's files, not every
+    season's (DuckDB reads the footer of every file a view names when it binds it).
     """
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
     for ds in DATASETS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {ds}")
     for t in ALL_TABLES:
-        attach_table(con, t)
+        attach_table(con, t, window=window)
     attach_feature_logs(con)
     return con
 
@@ -399,8 +418,11 @@ def attach_feature_logs(con: duckdb.DuckDBPyConnection) -> None:
                     f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)")
 
 
-def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list[Path] | None = None) -> None:
-    """(Re)define the view for one table over its files (or over ``table_files``, e.g. staged ones)."""
+def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list[Path] | None = None,
+                 window: tuple[dt.date, dt.date] | None = None) -> None:
+    """(Re)define the view for one table over its files (or over ``table_files``, e.g. staged ones).
+
+    With ``window`` (first, last game date), over those of them that may hold dates of it."""
     kind = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [table.dataset, table.name],
@@ -408,9 +430,11 @@ def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list
     if kind is not None:
         con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {table.fqn}")
     chosen = files(table) if table_files is None else table_files
+    if window is not None:
+        chosen = files_between(chosen, *window)
     if chosen:
         cols = ", ".join(f'CAST("{c.name}" AS {DUCKDB_TYPES[c.type]}) AS "{c.name}"' for c in table.columns)
-        source = (f"'{table_glob(table)}'" if table_files is None
+        source = (f"'{table_glob(table)}'" if table_files is None and window is None
                   else "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in chosen) + "]")
         con.execute(f"CREATE VIEW {table.fqn} AS SELECT {cols} FROM read_parquet({source}, union_by_name=true)")
     else:
