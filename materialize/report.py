@@ -17,8 +17,7 @@ import base64
 import datetime as dt
 import html
 import io
-import json
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +76,23 @@ class BackfillReport:
         return ", ".join(parts)
 
 
-def _jsonable(obj: Any) -> Any:
-    if is_dataclass(obj):
-        return {k: _jsonable(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (dt.date, dt.datetime)):
-        return obj.isoformat()
-    return obj
+def _default(obj: Any) -> Any:
+    """What orjson does not write itself: numpy scalars and arrays (gate figures), as Python values."""
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} in the backfill report is not JSON")
+
+
+def to_json(report: BackfillReport) -> bytes:
+    """The report as JSON: dataclasses as objects, dates ISO 8601, keys as strings.
+
+    orjson writes the dataclasses as they are: a ten-season report (3,457 dates of gate
+    figures, 33 MB) took 4-5 s through ``asdict`` and ``json.dumps``, about 0.1 s here.
+    """
+    import orjson
+
+    return orjson.dumps(report, default=_default,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
 def write(report: BackfillReport, directory: Path | None = None) -> dict[str, Path]:
@@ -95,7 +101,7 @@ def write(report: BackfillReport, directory: Path | None = None) -> dict[str, Pa
     stem = f"backfill_{report.start}_{report.end}"
     json_path, html_path = d / f"{stem}.json", d / f"{stem}.html"
     report.paths = {"json": str(json_path), "html": str(html_path)}
-    json_path.write_text(json.dumps(_jsonable(report), indent=1))
+    json_path.write_bytes(to_json(report))
     html_path.write_text(render_html(report))
     return {"json": json_path, "html": html_path}
 
