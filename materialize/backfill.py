@@ -7,7 +7,10 @@ One command, one progress display, in this order:
 
 1. preflight    every column the transformations and feature views read exists in the
                 warehouse partitions with a usable type (< 1 s; nothing runs otherwise)
-2. transform    the phase transformations for the game dates (transformations.runner)
+2. transform    the phase transformations for the game dates (transformations.runner);
+                locally skipped, saying so, when the warehouse is what the last transform
+                covering the range left and no SQL or code changed since
+                (transformations/freshness.py; --retransform runs it anyway)
 3. setup        open the feature store; ``feast apply`` of feature_repo/ only if it differs from
                 the registry (what ``feast plan`` reports: materialize/registry_sync.py)
 4. materialize  ``FeatureStore.materialize`` over the range's event times, i.e. the same
@@ -23,7 +26,8 @@ Event-time window: game dates START..END become the events from 00:00 UTC on STA
 06:00 UTC the day after END, when END's box scores are known (nbafs/timeline.py).
 
 Resume: if a run is killed (Ctrl-C, kill -9, a failing gate), run the same command
-again. The transformations are idempotent and rerun; materialization picks up after the
+again. The transformations are idempotent and rerun (unless the killed run got past them:
+then the warehouse is what they wrote, and they are skipped); materialization picks up after the
 last chunk it wrote (its checkpoints: materialize/state.py) and ends with the same online
 store as an uninterrupted run. A completed backfill run again is rewritten, with the
 same result.
@@ -69,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "date per chunk, the finest resume granularity)")
     parser.add_argument("--skip-transform", action="store_true",
                         help="materialize and verify what the warehouse holds, without running the transformations")
+    parser.add_argument("--retransform", action="store_true",
+                        help="run the transformations even when the local warehouse is as the last transform covering "
+                             "the range left it (by default that transform is skipped and the run says so)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
         if args.chunk_rows < 1:
             raise UserError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
         os.environ["NBAFS_CHUNK_ROWS"] = str(args.chunk_rows)
+    if args.skip_transform and args.retransform:
+        raise UserError("--skip-transform and --retransform contradict each other: give one of them")
     rep = backfill(args.start, args.end, wait=not args.no_wait, transform=not args.skip_transform,
-                   print_report=True)
+                   retransform=args.retransform, print_report=True)
     return 0 if rep.status == "ok" else 1
 
 
@@ -87,6 +96,7 @@ def backfill(
     *,
     wait: bool = True,
     transform: bool = True,
+    retransform: bool = False,
     print_report: bool = False,
 ) -> BackfillReport:
     """Run the backfill of game dates start..end; returns its report (also written to disk).
@@ -112,7 +122,7 @@ def backfill(
             try:
                 _preflight(display, rep)
                 if transform:
-                    _transform(display, rep, start, end)
+                    _transform(display, rep, start, end, retransform=retransform)
                 _materialize(display, rep, lo, hi)
                 _verify(display, rep, start, end)
             except UserError as exc:
@@ -168,17 +178,26 @@ def _preflight(display, rep: BackfillReport) -> None:
     display.line(f"preflight: ok, {ph.detail} ({ph.seconds:.2f}s)")
 
 
-def _transform(display, rep: BackfillReport, start: dt.date, end: dt.date) -> None:
-    from transformations import runner
+def _transform(display, rep: BackfillReport, start: dt.date, end: dt.date, *, retransform: bool = False) -> None:
+    from transformations import freshness, runner
+    from warehouse import engine
 
     days = (end - start).days + 1
-    with _timed(display, rep, "transform") as ph, display.phase("transform", total_dates=days) as bar:
-        result = runner.run(start, end, progress=lambda line: display.line("  " + line.strip()))
-        rep.transform = {t.table: t.rows for t in result.tables}
-        ph.rows = sum(rep.transform.values())
-        ph.detail = f"{len(result.tables)} tables, game dates {result.start}..{result.end}"
-        bar.set_totals(rows=ph.rows)
-        bar.advance(rows=ph.rows, dates=days)
+    with _timed(display, rep, "transform") as ph:
+        fresh = None if retransform or engine.current().name != "duckdb" else freshness.up_to_date(start, end)
+        if fresh is not None:
+            ph.detail = f"skipped, {fresh.describe()} (--retransform runs it)"
+            rep.transform = {}
+        else:
+            with display.phase("transform", total_dates=days) as bar:
+                result = runner.run(start, end, progress=lambda line: display.line("  " + line.strip()))
+                rep.transform = {t.table: t.rows for t in result.tables}
+                ph.rows = sum(rep.transform.values())
+                ph.detail = f"{len(result.tables)} tables, game dates {result.start}..{result.end}"
+                bar.set_totals(rows=ph.rows)
+                bar.advance(rows=ph.rows, dates=days)
+    if fresh is not None:
+        display.line(f"transform: {ph.detail} ({ph.seconds:.2f}s)")
 
 
 def _materialize(display, rep: BackfillReport, lo: dt.datetime, hi: dt.datetime) -> None:

@@ -10,6 +10,7 @@ Layout under the data directory::
     registry.db                                       Feast registry
     online_store.db                                   SQLite online store
     checkpoints/  reports/  models/  locks/
+    checkpoints/transform.json                        what the last local transform left (transformations/freshness.py)
 """
 from __future__ import annotations
 

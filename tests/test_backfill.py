@@ -46,7 +46,8 @@ def clean_backfill(tmp_path_factory):
 
 
 def test_backfill_runs_every_phase_and_writes_the_report(store_dir, capsys):
-    rep = backfill.backfill(START, END, print_report=True)
+    # the copied store is as its transform left it: --retransform, so that the transform runs
+    rep = backfill.backfill(START, END, retransform=True, print_report=True)
     assert rep.status == "ok"
     assert [p.name for p in rep.phases] == ["preflight", "transform", "setup", "materialize", "verify"]
     assert rep.transform["nba_precompute.player_composite_factors"] > 0

@@ -59,7 +59,7 @@ import pyarrow as pa
 
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, season_bounds, season_of
-from transformations import checks
+from transformations import checks, freshness
 from transformations.steps import STEPS, Step, column_reads, raw_inputs
 from warehouse import columns, engine, storage
 from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES
@@ -220,6 +220,7 @@ def run_local(
 
     columns.check(column_reads(), warehouse=wh)
     _check_history(start, wh)
+    freshness.forget()
     run = _LocalRun(storage.Pending(), workers, verbose=len(chunks) == 1, progress=progress)
     try:
         input_checks = checks.input_checks(raw_inputs())
@@ -244,6 +245,7 @@ def run_local(
                     raise
         t0 = time.perf_counter()
         run.pending.commit()
+        freshness.record(start, end)
     except BaseException:
         run.pending.discard()
         raise
