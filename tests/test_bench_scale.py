@@ -38,5 +38,8 @@ def test_tiny_run_measures_every_step_and_writes_json_and_chart(tmp_path):
         assert r["seconds"] > 0 and r["peak_rss_mb"] > 50, (step, r)
     assert one["steps"]["retrieval"]["rows"] > 0 and one["steps"]["slate"]["players"] > 0
     assert {"transform", "materialize"} <= set(one["steps"]["backfill"]["phases"])
+    # the warehouse is as the transform left it: the backfill skips the transform, --retransform runs it
+    assert one["steps"]["backfill"]["transform_rows"] == 0
+    assert one["steps"]["backfill retransform"]["transform_rows"] > 0
     assert one["warehouse"]["files"] > 0 and sum(one["derived_rows"].values()) > 0
     assert [g["met"] in (True, False) for g in result["goals"]] == [True] * len(bench_scale.GOALS)
