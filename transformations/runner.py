@@ -199,11 +199,14 @@ def run_local(
     Two phases, as the SQL reads across seasons in one place only (player_season_prior.sql
     reads the previous season's player_game_summary rows):
 
-    1. season after season: the input checks of what that season reads, then
+    1. per season: the input checks of what that season reads, then its
        player_game_summary;
-    2. every other step, season by season, the seasons spread over ``workers`` threads
-       (default: the machine's cores), each with a DuckDB connection of its own: one
-       season's windows keep one core busy, so two seasons at once use two.
+    2. per season, every other step in order.
+
+    Each phase spreads the seasons over ``workers`` threads (default: the machine's
+    cores), each season with a DuckDB connection of its own: one season's queries keep
+    about one core busy, so two seasons at once use two. Errors are raised in season
+    order, as a run season by season would meet them.
 
     ``by_season=False`` computes the range in one pass (the same rows; what the
     equivalence test compares against).
@@ -223,21 +226,18 @@ def run_local(
     freshness.forget()
     run = _LocalRun(storage.Pending(), workers, verbose=len(chunks) == 1, progress=progress)
     try:
-        input_checks = checks.input_checks(raw_inputs())
-        for lo, hi in chunks:
-            con = run.connect(lo, hi)
-            try:
-                checks.run_local(con, input_checks, {"start_date": lo, "end_date": hi})  # what this season reads
-                run.step(con, STEPS[0], lo, hi)
-            finally:
-                con.close()
+        run.input_checks = checks.input_checks(raw_inputs())
         if workers == 1:
+            for lo, hi in chunks:
+                run.summary(lo, hi)
             for lo, hi in chunks:
                 run.say(run.season(lo, hi))
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transform") as pool:
-                seasons = [pool.submit(run.season, lo, hi) for lo, hi in chunks]
                 try:
+                    for summary in [pool.submit(run.summary, lo, hi) for lo, hi in chunks]:
+                        summary.result()  # the first season's problem first, as a run season by season
+                    seasons = [pool.submit(run.season, lo, hi) for lo, hi in chunks]
                     for season in seasons:  # in season order, as each is done
                         run.say(season.result())
                 except BaseException:
@@ -274,6 +274,7 @@ class _LocalRun:
         self.rows = {s.table.fqn: 0 for s in STEPS}
         self.seconds = {s.table.fqn: 0.0 for s in STEPS}
         self.summary_rows: dict[tuple[dt.date, dt.date], int] = {}
+        self.input_checks: list[checks.Check] = []
 
     def connect(self, lo: dt.date, hi: dt.date) -> duckdb.DuckDBPyConnection:
         """A connection whose views read the files of what ``lo``..``hi`` reads (``read_window``); with
@@ -300,6 +301,15 @@ class _LocalRun:
         if self.verbose:
             self.progress(f"{step.table.fqn:<44} {data.num_rows:>8,} rows  {time.perf_counter() - t0:6.2f} s")
         return data.num_rows
+
+    def summary(self, lo: dt.date, hi: dt.date) -> None:
+        """Phase 1 for one season: the input checks of what it reads, then its player_game_summary."""
+        con = self.connect(lo, hi)
+        try:
+            checks.run_local(con, self.input_checks, {"start_date": lo, "end_date": hi})
+            self.step(con, STEPS[0], lo, hi)
+        finally:
+            con.close()
 
     def say(self, season_line: str) -> None:
         if not self.verbose:  # one season: its steps had a line each
