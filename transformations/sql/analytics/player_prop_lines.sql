@@ -100,7 +100,8 @@ per_market AS (
     consensus_line,
     SUM(CASE WHEN line = consensus_line THEN over_share_e12 END)
       / NULLIF(COUNT(CASE WHEN line = consensus_line THEN over_share_e12 END) * 1000000000000, 0) AS over_prob_no_vig,
-    COUNT(DISTINCT bookmaker) AS books_count,
+    -- one row per book here (the raw tables' grain, checked before any step runs)
+    COUNT(*) AS books_count,
     MAX(created_at) AS created_at
   FROM with_consensus
   GROUP BY game_id, game_date, player_lookup, snapshot_at, market, consensus_line
