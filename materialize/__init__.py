@@ -14,3 +14,8 @@
 
 How it looks from the user's side: docs/backfill.md.
 """
+
+# Rows per materialization chunk unless the yaml (max_rows_per_chunk) or NBAFS_CHUNK_ROWS
+# says otherwise: each chunk costs one offline read and one online transaction per view
+# whatever its size. Here, not in engine.py, so `nbafs backfill --help` need not import Feast.
+DEFAULT_MAX_ROWS_PER_CHUNK = 200_000

@@ -47,7 +47,7 @@ import os
 import sys
 import time
 
-from materialize import preflight, progress, registry_sync, state
+from materialize import DEFAULT_MAX_ROWS_PER_CHUNK, preflight, progress, registry_sync, state
 from materialize import report as report_mod
 from materialize.report import BackfillReport, PhaseReport
 from nbafs import paths, timeline
@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse at once when another backfill or materialization holds the store "
                              "(default: wait for it, saying who holds it)")
     parser.add_argument("--chunk-rows", type=int, default=None,
-                        help="rows per materialization chunk (default: the engine's, 50,000; 1 = one game "
+                        help=f"rows per materialization chunk (default: the engine's, {DEFAULT_MAX_ROWS_PER_CHUNK:,}; 1 = one game "
                              "date per chunk, the finest resume granularity)")
     parser.add_argument("--skip-transform", action="store_true",
                         help="materialize and verify what the warehouse holds, without running the transformations")

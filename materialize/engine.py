@@ -80,6 +80,7 @@ from feast.type_map import python_values_to_proto_values
 from feast.utils import _get_column_names
 from feast.value_type import ValueType
 
+from materialize import DEFAULT_MAX_ROWS_PER_CHUNK
 from materialize import gates as gates_mod
 from materialize import preflight, progress, state
 from materialize.checkpoint import Checkpoint, CheckpointStore, run_key
@@ -96,7 +97,7 @@ clean_user_errors_under_feast_cli()  # a failing gate under `feast materialize`:
 
 class NbaBatchEngineConfig(LocalComputeEngineConfig):
     type: Literal["materialize.engine.NbaBatchEngine"] = "materialize.engine.NbaBatchEngine"  # type: ignore[assignment]
-    max_rows_per_chunk: StrictInt = 200_000
+    max_rows_per_chunk: StrictInt = DEFAULT_MAX_ROWS_PER_CHUNK
     """Days are grouped into a chunk until it would hold more rows than this (all views)."""
     arrow_writes: StrictBool = True
     """Write chunks with the online store's ``write_arrow`` when it has one (else protos)."""
