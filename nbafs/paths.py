@@ -11,6 +11,7 @@ Layout under the data directory::
     online_store.db                                   SQLite online store
     checkpoints/  reports/  models/  locks/
     checkpoints/transform.json                        what the last local transform left (transformations/freshness.py)
+    cache/                                            transpiled SQL and the columns it reads (nbafs/disk_cache.py)
 """
 from __future__ import annotations
 

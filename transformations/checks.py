@@ -21,10 +21,7 @@ footers locally, INFORMATION_SCHEMA in BigQuery).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
-
-import sqlglot
 
 from warehouse.schema import BDL_PLAYER_BOXSCORES, SCHEDULE, TEAM_BOXSCORES, Table, table as declared
 from warehouse.validate import ValidationError
@@ -165,18 +162,12 @@ def input_checks(raw_inputs: dict[str, list[str]]) -> list[Check]:
     return checks
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed(sql: str) -> sqlglot.exp.Expression:
-    """Each check parsed once per process (a season-by-season run asks for it every season)."""
-    return sqlglot.parse_one(sql, read="bigquery")
-
-
 def run_local(con, checks: list[Check], params: dict[str, dt.date]) -> None:
     """Run the checks on DuckDB; raise the first problem found."""
-    from warehouse.engine_duckdb import to_duckdb
+    from warehouse.engine_duckdb import bind_dates, date_template
 
     for check in checks:
-        sql = to_duckdb(_parsed(check.first_problem_sql()), params)
+        sql = bind_dates(date_template(check.first_problem_sql(), tuple(sorted(params))), params)
         row = con.execute(sql).fetchone()
         if row:
             raise ValidationError(check.message(row[0], int(row[1])))

@@ -25,7 +25,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
 from warehouse.columns import ColumnRead, declared_type
-from warehouse.engine_duckdb import to_duckdb
+from warehouse.engine_duckdb import bind_dates, date_template
 from warehouse.schema import (
     ALL_TABLES,
     DUCKDB_TYPES,
@@ -67,7 +67,7 @@ class Step:
 
     def duckdb_sql(self, start: dt.date, end: dt.date) -> str:
         """The step transpiled to DuckDB with the date parameters bound as DATE literals."""
-        return to_duckdb(self.parsed(), {"start_date": start, "end_date": end})
+        return bind_dates(date_template(self.sql, PARAMETERS), {"start_date": start, "end_date": end})
 
     def inputs(self) -> dict[str, list[str]]:
         """``{"dataset.table": [columns read]}`` for every table the SQL reads."""
@@ -138,26 +138,12 @@ def _inputs(path: Path) -> dict[str, list[str]]:
     declared schemas, this module or sqlglot, so it is kept under <data dir>/cache/ by a
     digest of all four.
     """
-    import hashlib
     import json
-    import os
 
-    from nbafs import paths
+    from nbafs import disk_cache
 
-    key = hashlib.sha256("\n".join((
-        sqlglot.__version__, _read(path), json.dumps(_schema(), sort_keys=True), Path(__file__).read_text(),
-    )).encode()).hexdigest()[:32]
-    cached = paths.data_dir() / "cache" / "sql_inputs" / f"{path.stem}-{key}.json"
-    try:
-        return json.loads(cached.read_text())
-    except (OSError, ValueError):
-        pass
-    found = _resolve_inputs(path)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(found))
-    tmp.replace(cached)
-    return found
+    inputs = (sqlglot.__version__, _read(path), json.dumps(_schema(), sort_keys=True), Path(__file__).read_text())
+    return json.loads(disk_cache.text("sql_inputs", inputs, lambda: json.dumps(_resolve_inputs(path))))
 
 
 def _resolve_inputs(path: Path) -> dict[str, list[str]]:
