@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 import pytest
 
 from materialize import backfill
-from nbafs import paths
 from nbafs.errors import UserError
 from tests import backfill_support as support
 from transformations import freshness, runner
@@ -31,12 +30,8 @@ START, END = dt.date(2025, 10, 21), dt.date(2025, 12, 2)
 
 
 @pytest.fixture
-def store_dir(tmp_path, tmp_path_factory, monkeypatch):
-    """A copy of the session's small transformed season (its files keep their times)."""
-    d = support.clone(support.template(tmp_path_factory), tmp_path / "store")
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
-    monkeypatch.setenv("NBAFS_PROGRESS", "plain")
-    return d
+def store_dir(small_store):
+    return small_store
 
 
 def _a_box_score(day: dt.date) -> tuple[str, str, int]:
