@@ -11,6 +11,9 @@ What is protected:
   it was before, and the next run clears the dead run's staged files and finishes;
 - a step failing for one season while other seasons are computed beside it (two
   workers) stops the run with its error, writes nothing and leaves no staged file;
+- a season's queries open only the files of the dates its SQL may read, and how far back
+  that is comes from the SQL itself: a longer look-back widens the window, a use of
+  @start_date the runner cannot read is refused;
 - the windows' and the prior-season features' history must exist: a --start whose
   previous season has box scores but no summary is refused, naming the season;
 - a daily warehouse is compacted to the same rows; a folder mixing both layouts, and an
@@ -166,6 +169,33 @@ def test_a_season_failing_beside_others_writes_nothing_and_leaves_no_staged_file
     after = _tables()
     for t in DERIVED_TABLES:
         pd.testing.assert_frame_equal(after[t.fqn], before[t.fqn], check_exact=True, obj=t.fqn)
+
+
+def test_a_seasons_read_window_comes_from_how_far_back_the_sql_reads(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from transformations import steps
+
+    assert steps.history_years() == 2  # player_season_prior.sql: DATE_SUB(@start_date, INTERVAL 2 YEAR)
+    assert runner.read_window(dt.date(2025, 8, 1), dt.date(2026, 4, 12)) == (dt.date(2023, 8, 1), dt.date(2026, 7, 31))
+    assert runner.read_window(dt.date(2025, 12, 9), dt.date(2025, 12, 9)) == (dt.date(2023, 12, 1), dt.date(2026, 7, 31))
+
+    def with_extra(sql: str, name: str) -> None:
+        extra = tmp_path / name  # a file of its own: the SQL's text is read once per path
+        extra.write_text(f"-- @start_date in a comment is not a read\n{sql}")
+        monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, steps.Step(PLAYER_GAME_SUMMARY, str(extra))))
+        steps.history_years.cache_clear()
+
+    try:
+        with_extra("SELECT * FROM nba_raw.schedule WHERE game_date >= DATE_SUB(@start_date, INTERVAL 30 MONTH)", "longer.sql")
+        assert steps.history_years() == 3
+        assert runner.read_window(dt.date(2025, 8, 1), dt.date(2026, 4, 12))[0] == dt.date(2022, 8, 1)
+        with_extra("SELECT * FROM nba_raw.schedule WHERE game_date >= @start_date - 800", "unknown.sql")
+        with pytest.raises(ValueError, match="unknown.sql uses @start_date in a form"):
+            steps.history_years()
+    finally:
+        monkeypatch.undo()
+        steps.history_years.cache_clear()
 
 
 def test_start_whose_previous_season_has_no_summary_is_refused(tmp_path, monkeypatch):

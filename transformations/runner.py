@@ -60,7 +60,7 @@ import pyarrow as pa
 from nbafs.errors import UserError
 from nbafs.timeline import argparse_date, season_bounds, season_of
 from transformations import checks, freshness
-from transformations.steps import STEPS, Step, column_reads, raw_inputs
+from transformations.steps import STEPS, Step, column_reads, history_years, raw_inputs
 from warehouse import columns, engine, storage
 from warehouse.schema import BDL_PLAYER_BOXSCORES, PLAYER_GAME_SUMMARY, RAW_TABLES
 from warehouse.validate import conform_arrow
@@ -333,13 +333,13 @@ class _LocalRun:
 def read_window(lo: dt.date, hi: dt.date) -> tuple[dt.date, dt.date]:
     """The game dates the SQL may read to build ``lo``..``hi``: the files a season's queries open.
 
-    From two years before ``lo`` (player_season_prior.sql reads the previous season from
-    DATE_SUB(@start_date, INTERVAL 2 YEAR); every other file reads from August 1 of
-    @start_date's season) to the last day of ``hi``'s season (rows joined on game_id are
-    of the same game, so of its date). A view over these files instead of every file of
-    the table keeps a season's cost the same whatever the warehouse's history.
+    From as many years before ``lo`` as the SQL reads back (``steps.history_years``: two,
+    for player_season_prior.sql's previous season; one covers every season's August 1)
+    to the last day of ``hi``'s season (rows joined on game_id are of the same game, so
+    of its date). A view over these files instead of every file of the table keeps a
+    season's cost the same whatever the warehouse's history.
     """
-    first = lo.replace(year=lo.year - 2, day=1)
+    first = lo.replace(year=lo.year - history_years(), day=1)
     return first, season_bounds(hi)[1]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,42 @@ STEPS: tuple[Step, ...] = (
 )
 
 PRODUCED = {s.table.fqn for s in STEPS}
+
+
+# How the SQL may use @start_date: a range's own bound, the first day of its season (from
+# its year and month), or a fixed interval before it. history_years() reads them.
+_START_USES = re.compile(
+    r"BETWEEN\s+@start_date\b"
+    r"|EXTRACT\s*\(\s*(?:YEAR|MONTH)\s+FROM\s+@start_date\s*\)"
+    r"|DATE_SUB\s*\(\s*@start_date\s*,\s*INTERVAL\s+(?P<n>\d+)\s+(?P<unit>YEAR|MONTH|DAY)\s*\)",
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def history_years() -> int:
+    """How many years before @start_date the steps' SQL reads, at most (at least 1: the season's start).
+
+    The local transform opens only the files of those dates (``runner.read_window``), so a
+    file reading further back must say so in a form this function knows, or it is refused
+    here instead of reading less than it asks for without a word.
+    """
+    years = 1
+    for step in STEPS:
+        text = re.sub(r"--[^\n]*", "", step.sql)  # comments mention @start_date too
+        known = list(_START_USES.finditer(text))
+        if len(known) != text.count("@start_date"):
+            raise ValueError(
+                f"{step.display_path} uses @start_date in a form transformations/steps.py does not know "
+                f"(known: BETWEEN @start_date, EXTRACT(YEAR|MONTH FROM @start_date), "
+                f"DATE_SUB(@start_date, INTERVAL n YEAR|MONTH|DAY)); add it to _START_USES so the local "
+                f"transform opens every file the SQL reads"
+            )
+        for m in known:
+            if m["n"]:
+                n, unit = int(m["n"]), m["unit"].upper()
+                years = max(years, {"YEAR": n, "MONTH": -(-n // 12), "DAY": -(-n // 365)}[unit])
+    return years
 
 
 def raw_inputs() -> dict[str, list[str]]:
