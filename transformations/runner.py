@@ -279,7 +279,8 @@ class _LocalRun:
     def connect(self, lo: dt.date, hi: dt.date) -> duckdb.DuckDBPyConnection:
         """A connection whose views read the files of what ``lo``..``hi`` reads (``read_window``); with
         several workers, a core and a share of the memory each."""
-        con = storage.connect(window=read_window(lo, hi))
+        # the raw tables; each derived one is a view once this season's step has staged it
+        con = storage.connect(window=read_window(lo, hi), tables=RAW_TABLES)
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB // self.workers}MB'")
         if self.workers > 1:
             con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) // self.workers)}")

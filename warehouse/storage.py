@@ -302,9 +302,9 @@ def write_file(path: Path, rows: pa.Table, table: Table) -> None:
 def _counts(rows: pa.Table, column: str, text) -> dict[str, int]:
     if not rows.num_rows:
         return {}
-    counts = rows.select([column]).group_by(column).aggregate([([], "count_all")])
-    return dict(sorted((text(v), n) for v, n in zip(counts.column(column).to_pylist(),
-                                                     counts.column("count_all").to_pylist()) if v is not None))
+    counts = pc.value_counts(rows.column(column))  # 4x cheaper than a group_by, called twice per file written
+    return dict(sorted((text(v), n) for v, n in zip(counts.field("values").to_pylist(),
+                                                     counts.field("counts").to_pylist()) if v is not None))
 
 
 def _remove_leftovers(directory: Path) -> None:
@@ -382,7 +382,8 @@ def compact(table: Table, progress=None) -> tuple[int, int]:
 # --- DuckDB views ---------------------------------------------------------------------------
 
 
-def connect(database: str = ":memory:", window: tuple[dt.date, dt.date] | None = None) -> duckdb.DuckDBPyConnection:
+def connect(database: str = ":memory:", window: tuple[dt.date, dt.date] | None = None,
+            tables: Iterable[Table] | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection where every declared table is a view ``dataset.table``.
 
     A table with no file yet is an empty table of its declared schema, so queries
@@ -390,14 +391,16 @@ def connect(database: str = ":memory:", window: tuple[dt.date, dt.date] | None =
     With ``window`` (first, last game date) each view reads only the files that may hold
     dates of it: a query over a season then opens that season's files, not every
     season's (DuckDB reads the footer of every file a view names when it binds it).
+    With ``tables``, only those are views (the feature logs too only without it).
     """
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
     for ds in DATASETS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {ds}")
-    for t in ALL_TABLES:
+    for t in ALL_TABLES if tables is None else tables:
         attach_table(con, t, window=window)
-    attach_feature_logs(con)
+    if tables is None:
+        attach_feature_logs(con)
     return con
 
 
