@@ -4,11 +4,13 @@
 
 The file's name is a digest of every input, so a changed input is a miss, never a stale
 hit; a file that cannot be read is recomputed. Writes are atomic (a temporary file
-renamed over the name), so concurrent threads and processes at worst compute it twice.
-Deleting the folder is always safe.
+renamed over the name), so concurrent threads and processes at worst compute it twice;
+where the folder cannot be written the text is computed each time. Deleting the folder
+is always safe.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -26,8 +28,12 @@ def text(kind: str, inputs: Iterable[str], compute: Callable[[], str]) -> str:
     except OSError:
         pass
     value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(value)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(value)
+        tmp.replace(path)
+    except OSError:  # a data dir we may not write: computed each time, as without a cache
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return value

@@ -52,3 +52,12 @@ def test_threads_computing_the_same_entry_all_get_it_and_leave_no_temporary_file
         t.join()
     assert not errors and got == ["x" * 100_000] * 8
     assert [p.name.startswith(".") for p in (tmp_path / "cache" / "k").iterdir()] == [False]
+
+
+def test_a_cache_folder_that_cannot_be_written_computes_each_time(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path))
+    (tmp_path / "cache").write_text("a file where the folder would be")
+    calls = []
+    for _ in range(2):
+        assert disk_cache.text("k", ("x",), lambda: calls.append(1) or "v") == "v"
+    assert calls == [1, 1]
