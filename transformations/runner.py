@@ -208,6 +208,11 @@ def run_local(
     about one core busy, so two seasons at once use two. Errors are raised in season
     order, as a run season by season would meet them.
 
+    For whoever changes the SQL: in the second phase an earlier season may still be in
+    flight, so a step may read only player_game_summary (complete for every season
+    after the first phase) from an earlier season; a step that needs another derived
+    table of the previous season needs that table built in the first phase too.
+
     ``by_season=False`` computes the range in one pass (the same rows; what the
     equivalence test compares against).
     """
