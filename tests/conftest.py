@@ -3,7 +3,7 @@
 - ``data_dir``: a fresh NBAFS_DATA_DIR under pytest's tmp_path for one test, so tests
   never touch the user's data/ and never see each other's tables.
 - ``small_store``: NBAFS_DATA_DIR a copy of the session's small generated season, transformed
-  and applied (tests/backfill_support.py), files with their times; plain progress lines.
+  and applied (tests/backfill_support.py), files with their times.
 - ``real_data``: the path to ../shared/data/nba_2025_26; tests that take it are skipped
   when the real season is not beside the repository.
 - ``stack``: the local stand-ins for production (BigQuery emulator, GCS emulator,
@@ -37,7 +37,6 @@ def small_store(tmp_path, tmp_path_factory, monkeypatch) -> Path:
 
     d = support.clone(support.template(tmp_path_factory), tmp_path / "store")
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
-    monkeypatch.setenv("NBAFS_PROGRESS", "plain")
     return d
 
 

@@ -39,10 +39,8 @@ def clean_store(tmp_path_factory):
 
 
 @pytest.fixture
-def store_dir(tmp_path, tmp_path_factory, monkeypatch):
-    d = support.clone(support.template(tmp_path_factory), tmp_path / "store")
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
-    return d
+def store_dir(small_store):
+    return small_store
 
 
 def _checkpoints(d) -> list[dict]:

@@ -29,10 +29,8 @@ BROKEN_FROM = dt.date(2025, 11, 10)
 
 
 @pytest.fixture
-def store_dir(tmp_path, tmp_path_factory, monkeypatch):
-    d = support.clone(support.template(tmp_path_factory), tmp_path / "store")
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
-    return d
+def store_dir(small_store):
+    return small_store
 
 
 def _lose_usage_rate_from(day: dt.date) -> None:

@@ -30,7 +30,8 @@ START, END = dt.date(2025, 10, 21), dt.date(2025, 12, 2)
 
 
 @pytest.fixture
-def store_dir(small_store):
+def store_dir(small_store, monkeypatch):
+    monkeypatch.setenv("NBAFS_PROGRESS", "plain")
     return small_store
 
 

@@ -23,10 +23,8 @@ START, END = dt.date(2025, 10, 21), dt.date(2025, 12, 2)
 
 
 @pytest.fixture
-def store_dir(tmp_path, tmp_path_factory, monkeypatch):
-    d = support.clone(support.template(tmp_path_factory), tmp_path / "store")
-    monkeypatch.setenv(paths.DATA_DIR_ENV, str(d))
-    return d
+def store_dir(small_store):
+    return small_store
 
 
 def _mtimes(d):
