@@ -298,10 +298,10 @@ class _LocalRun:
         days = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
         with self.lock:
             self.pending.write(step.table, data, replace_dates=days)
-            staged = self.pending.files(step.table)
+            staged = self.pending.files(step.table, *read_window(lo, hi))
             self.rows[step.table.fqn] += data.num_rows
             self.seconds[step.table.fqn] += time.perf_counter() - t0
-        storage.attach_table(con, step.table, staged, window=read_window(lo, hi))
+        storage.attach_table(con, step.table, staged)
         if step is STEPS[0]:
             self.summary_rows[(lo, hi)] = data.num_rows
         if self.verbose:
@@ -327,8 +327,8 @@ class _LocalRun:
         con = self.connect(lo, hi)
         try:
             with self.lock:
-                staged = self.pending.files(STEPS[0].table)
-            storage.attach_table(con, STEPS[0].table, staged, window=read_window(lo, hi))
+                staged = self.pending.files(STEPS[0].table, *read_window(lo, hi))
+            storage.attach_table(con, STEPS[0].table, staged)
             rows = self.summary_rows[(lo, hi)] + sum(self.step(con, step, lo, hi) for step in STEPS[1:])
         finally:
             con.close()

@@ -82,14 +82,6 @@ def default_layout() -> Layout:
     return LAYOUTS[name]
 
 
-def _final_name(path: Path) -> Path:
-    """The name a staged file (``.<name>.<pid>.<random>.tmp``) will take, or ``path`` itself."""
-    parts = path.name.split(".")
-    if path.name.startswith(".") and path.name.endswith(".tmp") and len(parts) >= 6:
-        return path.with_name(".".join(parts[1:-3]))
-    return path
-
-
 def layout_of_file(path: Path) -> Layout | None:
     """The layout a file's name belongs to, or None for a name no layout writes."""
     return next((lay for lay in LAYOUTS.values() if lay.pattern.fullmatch(path.stem)), None)
@@ -148,19 +140,12 @@ def partitions(table: Table) -> list[dt.date]:
     return sorted({d for f in files(table) for d in file_dates(f, table.partition_by)})
 
 
-def _files_between(table: Table, start: dt.date | None, end: dt.date | None) -> list[Path]:
-    return files_between(files(table), start, end)
-
-
 def files_between(candidates: Iterable[Path], start: dt.date | None, end: dt.date | None) -> list[Path]:
-    """The files of ``candidates`` that may hold game dates of start..end (from their names; unknown names kept).
-
-    Staged files (``.<YYYY-MM>.parquet.<pid>.<random>.tmp``) are judged by their final name."""
+    """The files of ``candidates`` that may hold game dates of start..end (from their names; unknown names kept)."""
     out = []
     for f in candidates:
-        final = _final_name(f)
-        layout = layout_of_file(final)
-        lo, hi = layout.span(final.stem) if layout else (None, None)
+        layout = layout_of_file(f)
+        lo, hi = layout.span(f.stem) if layout else (None, None)
         if lo is not None and ((start and hi < start) or (end and lo > end)):
             continue
         out.append(f)
@@ -174,7 +159,7 @@ def read_table(
     schema = table.arrow_schema()
     if columns is not None:
         schema = pa.schema([schema.field(table.column(c).name) for c in columns])
-    chosen = _files_between(table, start, end)
+    chosen = files_between(files(table), start, end)
     if not chosen:
         return schema.empty_table()
     filters = [(table.partition_by, op, v) for op, v in ((">=", start), ("<=", end)) if v is not None] or None
@@ -246,11 +231,11 @@ class Pending:
         if previous is not None:
             previous.unlink(missing_ok=True)
 
-    def files(self, table: Table) -> list[Path]:
-        """The table's files as a reader should see them once committed."""
+    def files(self, table: Table, start: dt.date | None = None, end: dt.date | None = None) -> list[Path]:
+        """The table's files as a reader should see them once committed (those that may hold start..end)."""
         directory = table_dir(table)
         finals = {f for f in files(table)} | {f for f in self._staged if f.parent == directory}
-        return [p for p in (self._current(f) for f in sorted(finals)) if p is not None]
+        return [p for p in map(self._current, files_between(sorted(finals), start, end)) if p is not None]
 
     def commit(self) -> None:
         """Put every staged file in place (each rename atomic) and delete the emptied ones."""
@@ -398,7 +383,7 @@ def connect(database: str = ":memory:", window: tuple[dt.date, dt.date] | None =
     for ds in DATASETS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {ds}")
     for t in ALL_TABLES if tables is None else tables:
-        attach_table(con, t, window=window)
+        attach_table(con, t, None if window is None else files_between(files(t), *window))
     if tables is None:
         attach_feature_logs(con)
     return con
@@ -421,11 +406,8 @@ def attach_feature_logs(con: duckdb.DuckDBPyConnection) -> None:
                     f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)")
 
 
-def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list[Path] | None = None,
-                 window: tuple[dt.date, dt.date] | None = None) -> None:
-    """(Re)define the view for one table over its files (or over ``table_files``, e.g. staged ones).
-
-    With ``window`` (first, last game date), over those of them that may hold dates of it."""
+def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list[Path] | None = None) -> None:
+    """(Re)define the view for one table over its files (or over ``table_files``, e.g. staged ones)."""
     kind = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [table.dataset, table.name],
@@ -433,11 +415,9 @@ def attach_table(con: duckdb.DuckDBPyConnection, table: Table, table_files: list
     if kind is not None:
         con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {table.fqn}")
     chosen = files(table) if table_files is None else table_files
-    if window is not None:
-        chosen = files_between(chosen, *window)
     if chosen:
         cols = ", ".join(f'CAST("{c.name}" AS {DUCKDB_TYPES[c.type]}) AS "{c.name}"' for c in table.columns)
-        source = (f"'{table_glob(table)}'" if table_files is None and window is None
+        source = (f"'{table_glob(table)}'" if table_files is None
                   else "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in chosen) + "]")
         con.execute(f"CREATE VIEW {table.fqn} AS SELECT {cols} FROM read_parquet({source}, union_by_name=true)")
     else:
