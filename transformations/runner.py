@@ -232,22 +232,16 @@ def run_local(
     run = _LocalRun(storage.Pending(), workers, verbose=len(chunks) == 1, progress=progress)
     try:
         run.input_checks = checks.input_checks(raw_inputs())
-        if workers == 1:
-            for lo, hi in chunks:
-                run.summary(lo, hi)
-            for lo, hi in chunks:
-                run.say(run.season(lo, hi))
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transform") as pool:
-                try:
-                    for summary in [pool.submit(run.summary, lo, hi) for lo, hi in chunks]:
-                        summary.result()  # the first season's problem first, as a run season by season
-                    seasons = [pool.submit(run.season, lo, hi) for lo, hi in chunks]
-                    for season in seasons:  # in season order, as each is done
-                        run.say(season.result())
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)  # nothing staged after the discard below
-                    raise
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transform") as pool:
+            try:
+                for summary in [pool.submit(run.summary, lo, hi) for lo, hi in chunks]:
+                    summary.result()  # the first season's problem first, as a run season by season
+                seasons = [pool.submit(run.season, lo, hi) for lo, hi in chunks]
+                for season in seasons:  # in season order, as each is done
+                    run.say(season.result())
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # nothing staged after the discard below
+                raise
         t0 = time.perf_counter()
         run.pending.commit()
         freshness.record(start, end)
