@@ -39,8 +39,11 @@ class DuckDBWarehouse(Warehouse):
         return storage.connect()
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
+        params = dict(params or {})
         statements = _parse(sql)
-        return self._run([to_duckdb(s, dict(params or {})) for s in statements])
+        if len(statements) == 1 and params and all(type(v) is dt.date for v in params.values()):
+            return self._run([bind_dates(date_template(sql, tuple(sorted(params))), params)])
+        return self._run([to_duckdb(s, params) for s in statements])
 
     def query_duckdb(self, sql: str) -> pa.Table:
         """Run DuckDB SQL as it is (``nbafs query --dialect duckdb``)."""
@@ -142,9 +145,6 @@ def _parse(sql: str) -> tuple[exp.Expression, ...]:
         raise QueryError(f"the query is not valid BigQuery SQL: {exc}", str(exc)) from None
 
 
-_TEMPLATES: dict[tuple[int, tuple[str, ...]], tuple[exp.Expression, str]] = {}
-
-
 def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
     """Bind ``@name`` parameters as literals and write the expression as DuckDB SQL.
 
@@ -152,16 +152,10 @@ def to_duckdb(expression: exp.Expression, params: dict[str, object]) -> str:
     DECIMAL in DuckDB, and exact decimal arithmetic ends in other last bits than
     BigQuery's doubles; it is cast to DOUBLE so both engines compute the same floats.
 
-    With DATE parameters only (the transformations' ``@start_date``/``@end_date``) the
-    expression is written once, with a marker per parameter, and each call replaces the
-    markers: a season-by-season transform does not transpile its SQL once per season.
+    SQL with DATE parameters only (the transformations' ``@start_date``/``@end_date``)
+    goes through ``date_template`` and ``bind_dates`` instead: written once, the dates
+    put in per call.
     """
-    if params and all(type(v) is dt.date for v in params.values()):
-        key = (id(expression), tuple(sorted(params)))
-        hit = _TEMPLATES.get(key)
-        if hit is None or hit[0] is not expression:
-            hit = _TEMPLATES[key] = (expression, _write(expression, {n: _Marker(n) for n in params}))
-        return bind_dates(hit[1], params)
     return _write(expression, params)
 
 
