@@ -138,31 +138,30 @@ def reset_to_raw(data_dir: Path) -> None:
     """Remove everything but the raw tables and the marker: derived tables, registry, online store, reports."""
     from warehouse.schema import RAW_TABLES
 
-    warehouse = data_dir / "warehouse"
-    keep = {warehouse / t.dataset / t.name for t in RAW_TABLES}
-    for dataset in list(warehouse.iterdir()) if warehouse.exists() else []:
-        for table in list(dataset.iterdir()) if dataset.is_dir() else [dataset]:
-            if table not in keep:
-                shutil.rmtree(table) if table.is_dir() else table.unlink()
-        if dataset.is_dir() and not any(dataset.iterdir()):
-            dataset.rmdir()
-    for entry in data_dir.iterdir():
-        if entry.name not in ("warehouse", RAW_MARKER):
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    _clear(data_dir, {data_dir / RAW_MARKER} | {data_dir / "warehouse" / t.dataset / t.name for t in RAW_TABLES})
 
 
 def reset_store(data_dir: Path) -> None:
     """Remove the registry, the online store, the materialization checkpoints and the reports; keep the
     warehouse and what the last transform recorded (checkpoints/transform.json)."""
-    for entry in data_dir.iterdir():
-        if entry.name in ("warehouse", RAW_MARKER):
+    from transformations import freshness
+
+    _clear(data_dir, {data_dir / RAW_MARKER, data_dir / "warehouse", data_dir / "checkpoints" / freshness.RECORD})
+
+
+def _clear(directory: Path, keep: set[Path]) -> None:
+    """Remove everything under ``directory`` but the paths in ``keep`` (and the folders on the way to them)."""
+    for entry in list(directory.iterdir()):
+        if entry in keep:
             continue
-        if entry.name == "checkpoints":
-            for sub in entry.iterdir():
-                if sub.is_dir():
-                    shutil.rmtree(sub)
-            continue
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        if entry.is_dir() and any(entry in k.parents for k in keep):
+            _clear(entry, keep)
+            if not any(entry.iterdir()):
+                entry.rmdir()
+        elif entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def warehouse_files(data_dir: Path) -> dict:

@@ -53,7 +53,7 @@ def record(start: dt.date, end: dt.date) -> None:
     """After a committed local transform of start..end: what it left, for ``up_to_date``."""
     body = {"start": start.isoformat(), "end": end.isoformat(),
             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "fingerprint": fingerprint()}
-    path = paths.checkpoints_dir() / RECORD
+    path = _record_path()
     tmp = path.with_name(f".{RECORD}.tmp")
     tmp.write_text(json.dumps(body, indent=1))
     tmp.replace(path)
@@ -61,14 +61,13 @@ def record(start: dt.date, end: dt.date) -> None:
 
 def forget() -> None:
     """Before a transform writes: until it commits, no record vouches for the tables."""
-    (paths.checkpoints_dir() / RECORD).unlink(missing_ok=True)
+    _record_path().unlink(missing_ok=True)
 
 
 def up_to_date(start: dt.date, end: dt.date) -> Fresh | None:
     """The recorded transform when it covers start..end and nothing it depends on changed since; else None."""
-    path = paths.checkpoints_dir() / RECORD
     try:
-        body = json.loads(path.read_text())
+        body = json.loads(_record_path().read_text())
         fresh = Fresh(dt.date.fromisoformat(body["start"]), dt.date.fromisoformat(body["end"]), body["at"])
         recorded = body["fingerprint"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -76,6 +75,10 @@ def up_to_date(start: dt.date, end: dt.date) -> Fresh | None:
     if not (fresh.start <= start and end <= fresh.end):
         return None
     return fresh if recorded == fingerprint() else None
+
+
+def _record_path() -> Path:
+    return paths.checkpoints_dir() / RECORD
 
 
 def fingerprint() -> str:
